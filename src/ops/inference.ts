@@ -1,0 +1,144 @@
+/**
+ * Shape and type inference over a whole model: each op's `infer` rule, applied in node order.
+ * Values known at compile time (initializers, Constant, and small all-constant subexpressions
+ * such as Shape -> Gather -> Concat) are evaluated on the way, so that Reshape and friends
+ * see the numbers they need. Symbolic dimensions flow through the rules.
+ */
+import { KilnError, ModelError } from "../ir/errors.js";
+import { describeNode, subgraphsOf, type Attr, type Graph, type Model, type Node } from "../ir/graph.js";
+import { shapeSize, type Tensor } from "../ir/tensor.js";
+import { isStaticShape, type Dim, type TensorType } from "../ir/types.js";
+import { opsetFor } from "./interpreter.js";
+import { Attrs, getOp } from "./registry.js";
+
+/** Largest constant (in elements) that inference evaluates to learn values downstream. */
+const FOLD_LIMIT = 1 << 16;
+
+/** Ops whose results are not a function of their inputs, so never evaluated at compile time. */
+const NONDETERMINISTIC = new Set(["RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Bernoulli", "Multinomial"]);
+
+interface TypeScope {
+  type(name: string): TensorType | undefined;
+  constant(name: string): Tensor | undefined;
+}
+
+export function inferModel(model: Model): Model {
+  const empty: TypeScope = { type: () => undefined, constant: () => undefined };
+  return { ...model, graph: inferGraph(model.graph, model.opsets, empty, model.graph.inputs.map((v) => v.type)) };
+}
+
+/** Fill `valueTypes` for every value of a graph (and its subgraphs). */
+export function inferGraph(
+  graph: Graph,
+  opsets: Readonly<Record<string, number>>,
+  outer: TypeScope,
+  inputTypes: readonly (TensorType | null)[],
+): Graph {
+  const types = new Map<string, TensorType>();
+  const constants = new Map<string, Tensor>();
+  let freshCount = 0;
+  const scope: TypeScope = {
+    type: (n) => types.get(n) ?? outer.type(n),
+    constant: (n) => constants.get(n) ?? outer.constant(n),
+  };
+  graph.inputs.forEach((v, i) => types.set(v.name, mergeTypes(inputTypes[i] ?? null, v.type) ?? v.type));
+  for (const [name, t] of graph.initializers) {
+    types.set(name, { dtype: t.dtype, shape: t.shape });
+    if (!graph.inputs.some((v) => v.name === name)) constants.set(name, t);
+  }
+
+  const nodes = graph.nodes.map((node, index) => {
+    const def = getOp(node.op);
+    const opset = opsetFor(opsets, node.op);
+    const inputs = node.inputs.map((n) => (n === "" ? null : scope.type(n) ?? null));
+    const known = node.inputs.map((n) => (n === "" ? undefined : scope.constant(n)));
+    const typedSubgraphs = new Map<Graph, Graph>();
+    const attrs = new Attrs(node, def.attrs, opset);
+    let outTypes: (TensorType | null)[];
+    try {
+      outTypes = node.inputs.some((n, i) => n !== "" && inputs[i] === null)
+        ? node.outputs.map(() => null)
+        : def.infer({
+          node, opset, attrs, inputs, constants: known,
+          outputCount: node.outputs.length,
+          fresh: () => `_${graph.name.replace(/[^A-Za-z0-9_]/g, "")}${freshCount++}`,
+          inferSubgraph: (g, ins) => {
+            const typed = inferGraph(g, opsets, scope, ins);
+            typedSubgraphs.set(g, typed);
+            return typed.outputs.map((v) => typed.valueTypes.get(v.name) ?? v.type);
+          },
+        });
+    } catch (e) {
+      if (e instanceof KilnError) throw new ModelError(`shape inference failed at ${describeNode(node, index)}: ${e.message}`);
+      throw e;
+    }
+    node.outputs.forEach((name, i) => {
+      const t = outTypes[i];
+      if (name === "" || !t) return;
+      const declared = graph.valueTypes.get(name) ?? graph.outputs.find((v) => v.name === name)?.type;
+      types.set(name, mergeTypes(t, declared) ?? t);
+    });
+    foldIfSmall(node, index, outTypes, known, attrs, opset, constants);
+    return typedSubgraphs.size === 0 ? node : withSubgraphs(node, typedSubgraphs);
+  });
+
+  const valueTypes = new Map<string, TensorType>();
+  for (const node of nodes) {
+    for (const name of node.outputs) {
+      const t = types.get(name);
+      if (name !== "" && t) valueTypes.set(name, t);
+    }
+  }
+  const outputs = graph.outputs.map((v) => ({ name: v.name, type: scope.type(v.name) ?? v.type }));
+  const inputsTyped = graph.inputs.map((v) => ({ name: v.name, type: types.get(v.name)! }));
+  return { ...graph, inputs: inputsTyped, outputs, nodes, valueTypes };
+}
+
+function foldIfSmall(node: Node, index: number, outTypes: readonly (TensorType | null)[], known: readonly (Tensor | undefined)[],
+  attrs: Attrs, opset: number, constants: Map<string, Tensor>): void {
+  if (NONDETERMINISTIC.has(node.op) || subgraphsOf(node).length > 0) return;
+  if (node.inputs.some((n, i) => n !== "" && known[i] === undefined)) return;
+  const small = outTypes.every((t) => t !== null && isStaticShape(t.shape) && shapeSize(t.shape) <= FOLD_LIMIT);
+  if (!small || outTypes.length === 0) return;
+  const def = getOp(node.op);
+  let values: (Tensor | null)[];
+  try {
+    values = def.evaluate({
+      node, opset, attrs, outputCount: node.outputs.length,
+      inputs: known.map((t) => t ?? null),
+      runSubgraph: () => { throw new ModelError("no subgraphs at compile time"); },
+    });
+  } catch (e) {
+    if (e instanceof KilnError) throw new ModelError(`constant evaluation failed at ${describeNode(node, index)}: ${e.message}`);
+    throw e;
+  }
+  node.outputs.forEach((name, i) => {
+    const v = values[i];
+    if (name !== "" && v) constants.set(name, v);
+  });
+}
+
+/** Combine an inferred type with a declared one, keeping the most specific dimension of each. */
+function mergeTypes(inferred: TensorType | null, declared: TensorType | undefined): TensorType | null {
+  if (!declared) return inferred;
+  if (!inferred) return declared;
+  if (inferred.shape === null) return { dtype: inferred.dtype, shape: declared.shape };
+  if (declared.shape === null || declared.shape.length !== inferred.shape.length) return inferred;
+  const shape = inferred.shape.map((d, i): Dim => {
+    const e = declared.shape![i]!;
+    if (typeof d === "number") return d;
+    if (typeof e === "number") return e;
+    return d.startsWith("_") ? e : d;
+  });
+  return { dtype: inferred.dtype, shape };
+}
+
+function withSubgraphs(node: Node, typed: ReadonlyMap<Graph, Graph>): Node {
+  const attrs: Record<string, Attr> = {};
+  for (const [k, a] of Object.entries(node.attrs)) {
+    if (a.type === "graph") attrs[k] = { type: "graph", value: typed.get(a.value) ?? a.value };
+    else if (a.type === "graphs") attrs[k] = { type: "graphs", value: a.value.map((g) => typed.get(g) ?? g) };
+    else attrs[k] = a;
+  }
+  return { ...node, attrs };
+}

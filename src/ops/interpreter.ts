@@ -1,0 +1,96 @@
+/**
+ * The reference interpreter: runs a graph node by node with each op's reference evaluation.
+ * It defines kiln's semantics; every pass and backend is checked against it.
+ */
+import { EvalError, InputError, InternalError, KilnError } from "../ir/errors.js";
+import { describeNode, opDomain, type Graph, type Model, type Node } from "../ir/graph.js";
+import { DEFAULT_MAX_ELEMENTS, Tensor } from "../ir/tensor.js";
+import { Attrs, getOp } from "./registry.js";
+
+export interface InterpreterOptions {
+  /** Largest element count any intermediate tensor may have. */
+  readonly maxElements?: number;
+}
+
+/** Values visible while running a graph: its own, then those of the enclosing graphs. */
+class Scope {
+  private readonly values = new Map<string, Tensor>();
+  constructor(private readonly parent?: Scope) {}
+  get(name: string): Tensor | undefined {
+    return this.values.get(name) ?? this.parent?.get(name);
+  }
+  set(name: string, t: Tensor): void {
+    this.values.set(name, t);
+  }
+}
+
+export function opsetFor(opsets: Readonly<Record<string, number>>, op: string): number {
+  const domain = opDomain(op);
+  return opsets[domain] ?? opsets[domain === "" ? "ai.onnx" : domain] ?? 1;
+}
+
+export function runModel(model: Model, feeds: ReadonlyMap<string, Tensor>, options: InterpreterOptions = {}): Map<string, Tensor> {
+  const g = model.graph;
+  for (const name of feeds.keys()) {
+    if (!g.inputs.some((v) => v.name === name)) throw new InputError(`model has no input named "${name}"`);
+  }
+  const outs = runGraph(g, g.inputs.map((v) => {
+    const t = feeds.get(v.name) ?? g.initializers.get(v.name);
+    if (t === undefined) throw new InputError(`input "${v.name}" was not given`);
+    return t;
+  }), model.opsets, undefined, options);
+  return new Map(g.outputs.map((v, i) => [v.name, outs[i]!]));
+}
+
+export function runGraph(
+  graph: Graph,
+  inputs: readonly Tensor[],
+  opsets: Readonly<Record<string, number>>,
+  parent: Scope | undefined,
+  options: InterpreterOptions,
+): Tensor[] {
+  const scope = new Scope(parent);
+  for (const [name, t] of graph.initializers) scope.set(name, t);
+  graph.inputs.forEach((v, i) => {
+    const t = inputs[i];
+    if (t !== undefined) scope.set(v.name, t);
+  });
+  const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
+  graph.nodes.forEach((node, index) => runNode(node, index, scope, opsets, options, maxElements));
+  return graph.outputs.map((v) => {
+    const t = scope.get(v.name);
+    if (t === undefined) throw new EvalError(`graph "${graph.name}": output "${v.name}" was not computed`);
+    return t;
+  });
+}
+
+function runNode(node: Node, index: number, scope: Scope, opsets: Readonly<Record<string, number>>,
+  options: InterpreterOptions, maxElements: number): void {
+  const def = getOp(node.op);
+  const opset = opsetFor(opsets, node.op);
+  const inputs = node.inputs.map((name) => {
+    if (name === "") return null;
+    const t = scope.get(name);
+    if (t === undefined) throw new InternalError(`${describeNode(node, index)}: input "${name}" has no value`);
+    return t;
+  });
+  let outputs: (Tensor | null)[];
+  try {
+    outputs = def.evaluate({
+      node, opset, inputs,
+      attrs: new Attrs(node, def.attrs, opset),
+      outputCount: node.outputs.length,
+      runSubgraph: (g, ins) => runGraph(g, ins, opsets, scope, options),
+    });
+  } catch (e) {
+    if (e instanceof KilnError && !e.message.includes(node.op)) e.message = `${describeNode(node, index)}: ${e.message}`;
+    throw e;
+  }
+  node.outputs.forEach((name, i) => {
+    if (name === "") return;
+    const t = outputs[i];
+    if (t === undefined || t === null) throw new InternalError(`${describeNode(node, index)} did not produce output ${i}`);
+    if (t.size > maxElements) throw new EvalError(`${describeNode(node, index)}: output ${i} has ${t.size} elements, over the limit of ${maxElements}`);
+    scope.set(name, t);
+  });
+}

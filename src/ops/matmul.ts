@@ -1,0 +1,4 @@
+/** Matrix products: MatMul, Gemm, Det. */
+import type { OpDef } from "./registry.js";
+
+export const ops: OpDef[] = [];
