@@ -51,7 +51,7 @@ export class Attrs {
     }
     const spec = this.schema[name];
     if (spec === undefined) throw new InternalError(`${this.node.op} reads attribute '${name}' that its schema does not declare`);
-    const d = typeof spec.default === "function" ? spec.default(this.opset) : spec.default;
+    const d: unknown = typeof spec.default === "function" ? spec.default(this.opset) : spec.default;
     return d as AttrValueOf<T> | undefined;
   }
 
