@@ -44,15 +44,18 @@ export class Attrs {
   }
 
   private get<T extends AttrType>(name: string, type: T): AttrValueOf<T> | undefined {
+    return this.lookup(name, type) as AttrValueOf<T> | undefined;
+  }
+
+  private lookup(name: string, type: AttrType): unknown {
     const a = this.node.attrs[name];
     if (a !== undefined) {
       if (a.type !== type) throw new ModelError(`${this.where()}: attribute '${name}' must be ${type}, got ${a.type}`);
-      return a.value as unknown as AttrValueOf<T>;
+      return a.value;
     }
     const spec = this.schema[name];
     if (spec === undefined) throw new InternalError(`${this.node.op} reads attribute '${name}' that its schema does not declare`);
-    const d: unknown = typeof spec.default === "function" ? spec.default(this.opset) : spec.default;
-    return d as AttrValueOf<T> | undefined;
+    return typeof spec.default === "function" ? spec.default(this.opset) : spec.default;
   }
 
   private need<T extends AttrType>(name: string, type: T): AttrValueOf<T> {
