@@ -75,9 +75,11 @@ class Importer {
     }
     const inputs = (g.input ?? []).filter((v) => !initializers.has(v.name ?? "")).map((v) => this.valueInfo(v, gname, true));
     const outputs = (g.output ?? []).map((v) => this.valueInfo(v, gname, true));
+    // Types the model gives for intermediate values (node outputs); inference refines them.
+    const produced = new Set((g.node ?? []).flatMap((n) => n.output ?? []));
     const valueTypes = new Map<string, TensorType>();
     for (const v of g.valueInfo ?? []) {
-      if (v.type?.tensorType) valueTypes.set(v.name ?? "", this.valueInfo(v, gname, false).type);
+      if (v.type?.tensorType && produced.has(v.name ?? "")) valueTypes.set(v.name ?? "", this.valueInfo(v, gname, false).type);
     }
     const defined = new Set<string>([...inputs.map((v) => v.name), ...initializers.keys()]);
     // Subgraphs may read any value of this graph, even one a later node defines (unsorted models).
