@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, existsSync, statSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import type { Backend } from "../api.js";
+import { KilnError } from "../ir/errors.js";
 import { runPool } from "../conformance/pool.js";
 import type { Status, TestResult } from "../conformance/testcase.js";
 
@@ -24,14 +25,18 @@ export interface ConformanceSummary {
   readonly tests: { name: string; status: Status; reason?: string }[];
 }
 
+/** A command-line mistake: a missing folder or list file. */
+export class UsageError extends KilnError {}
+
 /** The test folders under `dir`, narrowed by a list file and a name filter. */
 export function selectTests(dir: string, list?: string, filter?: string): string[] {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${dir} is not a directory`);
   let names = readdirSync(dir).filter((n) => existsSync(join(dir, n, "model.onnx"))).sort();
   if (list) {
+    if (!existsSync(list)) throw new UsageError(`list file ${list} does not exist`);
     const wanted = new Set(readFileSync(list, "utf8").split(/\r?\n/).map((s) => s.trim()).filter((s) => s && !s.startsWith("#")));
     const missing = [...wanted].filter((n) => !names.includes(n));
-    if (missing.length > 0) throw new Error(`${missing.length} tests of ${list} are not in ${dir}: ${missing.slice(0, 5).join(", ")}`);
+    if (missing.length > 0) throw new UsageError(`${missing.length} tests of ${list} are not in ${dir}: ${missing.slice(0, 5).join(", ")}`);
     names = names.filter((n) => wanted.has(n));
   }
   if (filter) {
