@@ -181,6 +181,13 @@ test("Dropout: identity in inference and with ratio 0, all-true mask", () => {
   assert.equal(run("Dropout", [x()], { outputs: 2, opset: 7 })[1]!.dtype, "float32");
 });
 
+test("Dropout in training mode with a seed draws numpy RandomState(seed) uniforms", () => {
+  // numpy.random.RandomState(0).uniform(size=5) = 0.5488, 0.7152, 0.6028, 0.5449, 0.4237.
+  const r = run("Dropout", [t([5], [1, 1, 1, 1, 1]), t([], [0.6]), Tensor.fromNumbers("bool", [], [1])], { attrs: { seed: 0 }, outputs: 2 });
+  close(r[0]!, [5], [0, 2.5, 2.5, 0, 0]);
+  close(r[1]!, [5], [0, 1, 1, 0, 0]);
+});
+
 test("NegativeLogLikelihoodLoss: reductions, weights, ignore_index", () => {
   const x = () => t([2, 2], [-1, -2, -3, -4]);
   const y = () => i64([1, 0]);
