@@ -5,6 +5,7 @@ import { ops as attentionOps } from "./attention.js";
 import { ops as controlOps } from "./control.js";
 import { ops as convOps } from "./conv.js";
 import { ops as elementwiseOps } from "./elementwise.js";
+import { ops as fusedOps } from "./fused.js";
 import { ops as imageOps } from "./image.js";
 import { ops as indexingOps } from "./indexing.js";
 import { ops as lossOps } from "./loss.js";
@@ -24,6 +25,7 @@ registerOps([
   ...controlOps,
   ...convOps,
   ...elementwiseOps,
+  ...fusedOps,
   ...imageOps,
   ...indexingOps,
   ...lossOps,

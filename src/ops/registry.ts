@@ -125,6 +125,11 @@ export interface OpDef {
   evaluate(ctx: EvalContext): (Tensor | null)[];
 }
 
+/** Ops whose results are not a function of their inputs: never folded, merged or evaluated early. */
+export const NONDETERMINISTIC_OPS: ReadonlySet<string> = new Set([
+  "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Bernoulli", "Multinomial",
+]);
+
 const REGISTRY = new Map<string, OpDef>();
 
 export function registerOps(defs: readonly OpDef[]): void {
