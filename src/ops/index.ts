@@ -8,6 +8,7 @@ import { ops as elementwiseOps } from "./elementwise.js";
 import { ops as fusedOps } from "./fused.js";
 import { ops as imageOps } from "./image.js";
 import { ops as indexingOps } from "./indexing.js";
+import { ops as layoutOps } from "./layout.js";
 import { ops as lossOps } from "./loss.js";
 import { ops as matmulOps } from "./matmul.js";
 import { ops as miscOps } from "./misc.js";
@@ -28,6 +29,7 @@ registerOps([
   ...fusedOps,
   ...imageOps,
   ...indexingOps,
+  ...layoutOps,
   ...lossOps,
   ...matmulOps,
   ...miscOps,
