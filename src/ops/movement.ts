@@ -288,10 +288,18 @@ function sliceSpec(starts: number[], ends: number[], axes: number[] | undefined,
 /** Largest end that still means "to the end of the dimension" in exported models (INT32_MAX and above). */
 const TO_END = 2 ** 31 - 1;
 
-/** Slice of a symbolic dim: known only for the full reversal or "from start to the end" with step 1. */
+/**
+ * Slice of a symbolic dim with step 1 or the full reversal; otherwise unknown. Like the usual
+ * symbolic shape rules, this assumes the dim is at least as long as the bounds it is sliced with.
+ */
 function sliceSymbolic(ctx: InferContext, dim: string, start: number, end: number, step: number): Dim {
-  if (step === 1 && start >= 0 && end >= TO_END) return dimSub(dim, start);
   if (step === -1 && start === -1 && end <= -TO_END) return dim;
+  if (step !== 1) return ctx.fresh();
+  const toEnd = end >= TO_END;
+  if (start >= 0 && toEnd) return dimSub(dim, start);
+  if (start >= 0 && end < 0 && end > -TO_END) return dimSub(dim, start - end);
+  if (start < 0 && start > -TO_END && toEnd) return -start;
+  if (start < 0 && end < 0 && end >= start) return end - start;
   return ctx.fresh();
 }
 
