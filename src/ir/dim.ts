@@ -63,3 +63,53 @@ function isBalanced(s: string): boolean {
   }
   return depth === 0;
 }
+
+/** The value of a dimension once its symbols are bound (undefined if a symbol is unbound). */
+export function evalDim(d: Dim, symbols: Readonly<Record<string, number>>): number | undefined {
+  if (typeof d === "number") return d;
+  let pos = 0;
+  const s = d.replace(/\s+/g, "");
+  const fail = (): never => { throw new Error(`bad dimension expression '${d}'`); };
+  // expr := term (('+'|'-') term)*; term := atom (('*'|'/') atom)*; atom := number | symbol | '(' expr ')' | 'ceil(' atom '/' atom ')'
+  const expr = (): number | undefined => {
+    let v = term();
+    while (s[pos] === "+" || s[pos] === "-") {
+      const op = s[pos++];
+      const r = term();
+      v = v === undefined || r === undefined ? undefined : op === "+" ? v + r : v - r;
+    }
+    return v;
+  };
+  const term = (): number | undefined => {
+    let v = atom();
+    while (s[pos] === "*" || s[pos] === "/") {
+      const op = s[pos++];
+      const r = atom();
+      v = v === undefined || r === undefined ? undefined : op === "*" ? v * r : Math.floor(v / r);
+    }
+    return v;
+  };
+  const atom = (): number | undefined => {
+    if (s.startsWith("ceil(", pos)) {
+      pos += 5;
+      const a = atom();
+      if (s[pos++] !== "/") fail();
+      const b = atom();
+      if (s[pos++] !== ")") fail();
+      return a === undefined || b === undefined ? undefined : Math.ceil(a / b);
+    }
+    if (s[pos] === "(") {
+      pos++;
+      const v = expr();
+      if (s[pos++] !== ")") fail();
+      return v;
+    }
+    const m = /^(\d+|[A-Za-z_][A-Za-z0-9_]*)/.exec(s.slice(pos));
+    if (!m) return fail();
+    pos += m[0].length;
+    return /^\d/.test(m[0]) ? Number(m[0]) : symbols[m[0]];
+  };
+  const v = expr();
+  if (pos !== s.length) fail();
+  return v;
+}
