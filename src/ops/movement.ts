@@ -211,7 +211,7 @@ const split: OpDef = {
   infer: (ctx) => {
     const x = inputType(ctx, 0);
     const n = ctx.outputCount;
-    if (x.shape === null) return new Array(n).fill({ dtype: x.dtype, shape: null });
+    if (x.shape === null) return Array.from({ length: n }, () => ({ dtype: x.dtype, shape: null }));
     const shape = x.shape;
     const axis = normAxis(ctx.attrs.int("axis"), shape.length, "Split");
     const hasInput = ctx.inputs[1] !== null && ctx.inputs[1] !== undefined;
@@ -221,12 +221,10 @@ const split: OpDef = {
     const explicit = explicitSplit(ctx.attrs.optInts("split"), input, ctx.opset);
     const numOutputs = ctx.opset >= 18 ? ctx.attrs.optInt("num_outputs") : undefined;
     const dim = shape[axis]!;
-    if (typeof dim === "number" || explicit !== undefined) {
-      if (explicit !== undefined && typeof dim !== "number") {
-        if (explicit.length !== n) throw new ModelError(`Split: split has ${explicit.length} entries for ${n} outputs`);
-        return explicit.map(withDim);
-      }
-      return splitSizes("Split", dim as number, explicit, numOutputs, n).map(withDim);
+    if (typeof dim === "number") return splitSizes("Split", dim, explicit, numOutputs, n).map(withDim);
+    if (explicit !== undefined) {
+      if (explicit.length !== n) throw new ModelError(`Split: split has ${explicit.length} entries for ${n} outputs`);
+      return explicit.map(withDim);
     }
     if (numOutputs !== undefined) {
       const chunk = dimCeilDiv(dim, numOutputs);
