@@ -211,7 +211,7 @@ const split: OpDef = {
   infer: (ctx) => {
     const x = inputType(ctx, 0);
     const n = ctx.outputCount;
-    if (x.shape === null) return new Array(n).fill({ dtype: x.dtype, shape: null });
+    if (x.shape === null) return Array.from({ length: n }, () => ({ dtype: x.dtype, shape: null }));
     const shape = x.shape;
     const axis = normAxis(ctx.attrs.int("axis"), shape.length, "Split");
     const hasInput = ctx.inputs[1] !== null && ctx.inputs[1] !== undefined;
@@ -221,12 +221,10 @@ const split: OpDef = {
     const explicit = explicitSplit(ctx.attrs.optInts("split"), input, ctx.opset);
     const numOutputs = ctx.opset >= 18 ? ctx.attrs.optInt("num_outputs") : undefined;
     const dim = shape[axis]!;
-    if (typeof dim === "number" || explicit !== undefined) {
-      if (explicit !== undefined && typeof dim !== "number") {
-        if (explicit.length !== n) throw new ModelError(`Split: split has ${explicit.length} entries for ${n} outputs`);
-        return explicit.map(withDim);
-      }
-      return splitSizes("Split", dim as number, explicit, numOutputs, n).map(withDim);
+    if (typeof dim === "number") return splitSizes("Split", dim, explicit, numOutputs, n).map(withDim);
+    if (explicit !== undefined) {
+      if (explicit.length !== n) throw new ModelError(`Split: split has ${explicit.length} entries for ${n} outputs`);
+      return explicit.map(withDim);
     }
     if (numOutputs !== undefined) {
       const chunk = dimCeilDiv(dim, numOutputs);
@@ -288,10 +286,18 @@ function sliceSpec(starts: number[], ends: number[], axes: number[] | undefined,
 /** Largest end that still means "to the end of the dimension" in exported models (INT32_MAX and above). */
 const TO_END = 2 ** 31 - 1;
 
-/** Slice of a symbolic dim: known only for the full reversal or "from start to the end" with step 1. */
+/**
+ * Slice of a symbolic dim with step 1 or the full reversal; otherwise unknown. Like the usual
+ * symbolic shape rules, this assumes the dim is at least as long as the bounds it is sliced with.
+ */
 function sliceSymbolic(ctx: InferContext, dim: string, start: number, end: number, step: number): Dim {
-  if (step === 1 && start >= 0 && end >= TO_END) return dimSub(dim, start);
   if (step === -1 && start === -1 && end <= -TO_END) return dim;
+  if (step !== 1) return ctx.fresh();
+  const toEnd = end >= TO_END;
+  if (start >= 0 && toEnd) return dimSub(dim, start);
+  if (start >= 0 && end < 0 && end > -TO_END) return dimSub(dim, start - end);
+  if (start < 0 && start > -TO_END && toEnd) return -start;
+  if (start < 0 && end < 0 && end >= start) return end - start;
   return ctx.fresh();
 }
 

@@ -3,7 +3,7 @@ import { DTYPE_INFO, dtypeFromOnnx } from "../ir/dtype.js";
 import { dimMul, dimDiv, dimProduct } from "../ir/dim.js";
 import { EvalError, ModelError } from "../ir/errors.js";
 import { Tensor, checkShape, shapeSize } from "../ir/tensor.js";
-import type { Dim, TensorType } from "../ir/types.js";
+import { isStaticShape, type Dim, type TensorType } from "../ir/types.js";
 import { constInts, freshDims, rawValue, vectorLength } from "./movement.js";
 import type { InferContext, OpDef } from "./registry.js";
 import { broadcastDims, broadcastIndex, broadcastShapes, inputType, normAxes, req } from "./util.js";
@@ -83,7 +83,11 @@ const reshape: OpDef = {
       // Without the input rank, only dims that are given literally are known.
       return [{ dtype: x.dtype, shape: requested.map((v) => (v > 0 || (v === 0 && allowzero) ? v : ctx.fresh())) }];
     }
-    return [{ dtype: x.dtype, shape: reshapeDims(x.shape, requested, allowzero) }];
+    const out = reshapeDims(x.shape, requested, allowzero);
+    if (isStaticShape(x.shape) && isStaticShape(out) && shapeSize(x.shape) !== shapeSize(out)) {
+      throw new ModelError(`Reshape: cannot reshape [${x.shape.join(",")}] into [${out.join(",")}]`);
+    }
+    return [{ dtype: x.dtype, shape: out }];
   },
   evaluate: (ctx) => {
     const x = req(ctx.inputs[0], "Reshape", 0);

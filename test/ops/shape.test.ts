@@ -186,6 +186,9 @@ describe("Slice", () => {
     const big = 2 ** 62;
     assert.deepEqual(inferShape("Slice", ["N", 10], [i64([2]), i64([5]), i64([1])])[0], ["N", 3]);
     assert.deepEqual(inferShape("Slice", ["N", 10], [i64([1]), i64([big]), i64([0])])[0], ["(N-1)", 10]);
+    assert.deepEqual(inferShape("Slice", ["N", 10], [i64([-1]), i64([big]), i64([0])])[0], [1, 10]);
+    assert.deepEqual(inferShape("Slice", ["N", 10], [i64([1]), i64([-1]), i64([0])])[0], ["(N-2)", 10]);
+    assert.deepEqual(inferShape("Slice", ["N", 10], [i64([-1]), i64([-big]), i64([0]), i64([-1])])[0], ["N", 10]);
     const s = inferShape("Slice", ["N", 10], [i64([0]), i64([3]), i64([0])])[0]!;
     assert.equal(s[1], 10);
     assert.equal(typeof s[0], "string");
