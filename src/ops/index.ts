@@ -2,6 +2,7 @@
 import { registerOps } from "./registry.js";
 import { ops as activationOps } from "./activation.js";
 import { ops as attentionOps } from "./attention.js";
+import { ops as bitcastOps } from "./bitcast.js";
 import { ops as controlOps } from "./control.js";
 import { ops as convOps } from "./conv.js";
 import { ops as elementwiseOps } from "./elementwise.js";
@@ -23,6 +24,7 @@ import { ops as signalOps } from "./signal.js";
 registerOps([
   ...activationOps,
   ...attentionOps,
+  ...bitcastOps,
   ...controlOps,
   ...convOps,
   ...elementwiseOps,
