@@ -1,5 +1,6 @@
 /** Indexing, scatter, sort and scan ops: Gather*, Scatter*, OneHot, Compress, NonZero, TopK, Unique, CumSum, CumProd. */
-import { type DType, isBigInt } from "../ir/dtype.js";
+import { f16round } from "@petamoriken/float16";
+import { DTYPE_INFO, type DType, isBigInt } from "../ir/dtype.js";
 import { dimProduct } from "../ir/dim.js";
 import { EvalError, ModelError, UnsupportedError } from "../ir/errors.js";
 import { Tensor, shapeSize, stridesOf } from "../ir/tensor.js";
@@ -53,14 +54,35 @@ function reductionOf(ctx: EvalContext, op: string): Reduction {
   throw new UnsupportedError(`${op}: reduction '${r}' is not supported`, `${op} reduction=${r}`);
 }
 
-function combine(r: Reduction, a: Num, b: Num): Num {
-  switch (r) {
-    case "none": return b;
-    case "add": return typeof a === "bigint" ? a + (b as bigint) : a + (b as number);
-    case "mul": return typeof a === "bigint" ? a * (b as bigint) : a * (b as number);
-    case "max": return compare(b, a) > 0 ? b : a;
-    case "min": return compare(b, a) < 0 ? b : a;
+/** Binary arithmetic rounded to the dtype after every step, so sequential results match the dtype's own math. */
+function arithFor(dtype: DType): (r: Reduction, a: Num, b: Num) => Num {
+  if (isBigInt(dtype)) {
+    // Storing into the BigInt64/BigUint64 array wraps, as the dtype's arithmetic would.
+    return (r, a, b) => (r === "add" ? (a as bigint) + (b as bigint) : r === "mul" ? (a as bigint) * (b as bigint) : pick(r, a, b));
   }
+  const round = rounder(dtype);
+  // 32-bit integer products can exceed 2^53; Math.imul keeps the exact low 32 bits.
+  const mul = dtype === "int32" || dtype === "uint32" ? Math.imul : (a: number, b: number) => a * b;
+  return (r, a, b) => (r === "add" ? round((a as number) + (b as number)) : r === "mul" ? round(mul(a as number, b as number)) : pick(r, a, b));
+}
+
+function pick(r: Reduction, a: Num, b: Num): Num {
+  if (r === "max") return compare(b, a) > 0 ? b : a;
+  if (r === "min") return compare(b, a) < 0 ? b : a;
+  return b;
+}
+
+/** Round a number to what the dtype can hold (float rounding, integer wrap-around). */
+function rounder(dtype: DType): (v: number) => number {
+  if (dtype === "float64") return (v) => v;
+  if (dtype === "float16") return f16round;
+  if (dtype === "bool") return (v) => (v !== 0 ? 1 : 0);
+  const cell = DTYPE_INFO[dtype].make(1) as Float32Array;
+  const int = DTYPE_INFO[dtype].isInt;
+  return (v) => {
+    cell[0] = int && !Number.isFinite(v) ? 0 : v;
+    return cell[0]!;
+  };
 }
 
 /** Wrap a possibly negative index into [0, dim), or throw naming the op. */
@@ -212,6 +234,7 @@ function scatterElements(op: string, ctx: EvalContext, reduction: Reduction): Te
   const dst = out as Store;
   const upd = valsOf(updates) as Store;
   const idx = indices.ints();
+  const combine = arithFor(data.dtype);
   const pos = new Array<number>(data.rank).fill(0);
   for (let k = 0; k < idx.length; k++) {
     unravel(k, indices.shape, pos);
@@ -262,6 +285,7 @@ const scatterND: OpDef = {
     const out = valsOf(data);
     const dst = out as Store;
     const upd = valsOf(updates) as Store;
+    const combine = arithFor(data.dtype);
     for (let r = 0; r < n; r++) {
       let base = 0;
       for (let j = 0; j < k; j++) base += wrapIndex(idx[r * k + j]!, data.shape[j]!, "ScatterND") * strides[j]!;
@@ -517,17 +541,20 @@ const unique: OpDef = {
       }
       return 0;
     };
-    // Unique groups in order of first occurrence.
+    // Unique groups in order of first occurrence; the key treats -0 as 0 and NaNs as equal, as numpy does.
+    const groups = new Map<string, number>();
     const firsts: number[] = [];
     const inverse = new Array<number>(axisLen);
     const counts: number[] = [];
     for (let j = 0; j < axisLen; j++) {
-      const g = firsts.findIndex((f) => cmpSlices(slices[f]!, slices[j]!) === 0);
-      if (g >= 0) {
+      const key = slices[j]!.join(",");
+      const g = groups.get(key);
+      if (g !== undefined) {
         inverse[j] = g;
         counts[g]!++;
       } else {
         inverse[j] = firsts.length;
+        groups.set(key, firsts.length);
         firsts.push(j);
         counts.push(1);
       }
@@ -575,6 +602,7 @@ function cumulative(name: string, reduction: "add" | "mul"): OpDef {
       const out = emptyVals(x.dtype, x.size);
       const dst = out as Store;
       const big = isBigInt(x.dtype);
+      const combine = arithFor(x.dtype);
       const identity: Num = reduction === "add" ? (big ? 0n : 0) : big ? 1n : 1;
       for (let a = 0; a < outer; a++) {
         for (let i = 0; i < inner; i++) {
