@@ -461,11 +461,14 @@ const topK: OpDef = {
   },
   infer: (ctx) => {
     const x = inputType(ctx, 0);
-    if (x.shape === null) return [{ dtype: x.dtype, shape: null }, { dtype: "int64", shape: null }];
-    const axis = normAxis(ctx.attrs.int("axis"), x.shape.length, "TopK");
-    const k: Dim = topKCount(ctx, ctx.constants[1]) ?? ctx.fresh();
-    const shape = x.shape.map((d, i) => (i === axis ? k : d));
-    return [{ dtype: x.dtype, shape }, { dtype: "int64", shape }];
+    let shape: Dim[] | null = null;
+    if (x.shape !== null) {
+      const axis = normAxis(ctx.attrs.int("axis"), x.shape.length, "TopK");
+      const k: Dim = topKCount(ctx, ctx.constants[1]) ?? ctx.fresh();
+      shape = x.shape.map((d, i) => (i === axis ? k : d));
+    }
+    const types: TensorType[] = [{ dtype: x.dtype, shape }, { dtype: "int64", shape }];
+    return types.slice(0, Math.max(1, ctx.outputCount));
   },
   evaluate: (ctx) => {
     const x = req(ctx.inputs[0], "TopK", 0);
@@ -493,7 +496,7 @@ const topK: OpDef = {
         }
       }
     }
-    return [build(x.dtype, outShape, out), Tensor.fromNumbers("int64", outShape, outIdx)];
+    return [wanted(ctx, 0) ? build(x.dtype, outShape, out) : null, wanted(ctx, 1) ? Tensor.fromNumbers("int64", outShape, outIdx) : null];
   },
 };
 
@@ -578,7 +581,7 @@ const unique: OpDef = {
       Tensor.fromNumbers("int64", [axisLen], inverse.map((g) => rank[g]!)),
       Tensor.fromNumbers("int64", [n], order.map((g) => counts[g]!)),
     ];
-    return outs.map((t, i) => (i === 0 || wanted(ctx, i) ? t : null));
+    return outs.map((t, i) => (wanted(ctx, i) ? t : null));
   },
 };
 
