@@ -13,7 +13,7 @@ import { DTYPE_INFO } from "../ir/dtype.js";
 import { evalDim } from "../ir/dim.js";
 import { ModelError } from "../ir/errors.js";
 import type { Graph, Node } from "../ir/graph.js";
-import { findOp } from "../ops/registry.js";
+import { patternOf } from "../ops/registry.js";
 import { nodeReads } from "./graph-utils.js";
 
 /** Buffers start on 64-byte boundaries (a cache line, and enough for SIMD loads). */
@@ -48,7 +48,7 @@ function isElementwiseKernel(n: Node): boolean {
     const body = n.attrs["body"];
     return body?.type === "graph" && body.value.nodes.every(isElementwiseKernel);
   }
-  const p = findOp(n.op)?.pattern;
+  const p = patternOf(n);
   return p === "elementwise" || p === "broadcast";
 }
 

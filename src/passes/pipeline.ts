@@ -8,6 +8,7 @@ import { cse } from "./cse.js";
 import { dce } from "./dce.js";
 import { foldConstantsPass } from "./fold-constants.js";
 import { fusePass } from "./fuse.js";
+import { layoutPass } from "./layout.js";
 import { runPasses, type Pass, type PassManagerOptions, type PassStats } from "./pass.js";
 import { rewritePass } from "./rewrite.js";
 import { SIMPLIFY_RULES } from "./simplify-rules.js";
@@ -26,7 +27,7 @@ export const SIMPLIFY_PIPELINE: readonly Pass[] = [
   inferShapes,
 ];
 
-export const DEFAULT_PIPELINE: readonly Pass[] = [...SIMPLIFY_PIPELINE, fusePass];
+export const DEFAULT_PIPELINE: readonly Pass[] = [...SIMPLIFY_PIPELINE, layoutPass, inferShapes, fusePass];
 
 export function optimize(model: Model, options: PassManagerOptions & { passes?: readonly Pass[] } = {}): { model: Model; stats: PassStats[] } {
   return runPasses(model, options.passes ?? DEFAULT_PIPELINE, options);
