@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { BACKENDS } from "../api.js";
 import { KilnError } from "../ir/errors.js";
 import { formatSummary, runConformance } from "./conformance.js";
+import { inspectCommand } from "./inspect.js";
 import { runCommand } from "./run.js";
 
 function positiveInt(v: string): number {
@@ -43,6 +44,16 @@ program.command("conformance")
       filter: opts.filter, list: opts.list, json: !!opts.json, backend: opts.backend, jobs: opts.jobs, timeout: opts.timeout,
     });
     console.log(opts.json ? JSON.stringify(summary) : formatSummary(summary));
+  });
+
+program.command("inspect")
+  .description("optimize a model and show the IR after each pass, the fused functions and the memory plan")
+  .argument("<model>", "an ONNX file")
+  .option("--after <pass>", "print the IR after this pass instead of the final one")
+  .option("--full", "print whole tensors in the IR")
+  .option("--json", "print one JSON object")
+  .action(async (model: string, opts) => {
+    await inspectCommand(model, { after: opts.after, json: !!opts.json, full: !!opts.full });
   });
 
 program.parseAsync().catch((e: unknown) => {

@@ -25,21 +25,26 @@ const INLINE_ELEMENTS = 16;
 // ---------------------------------------------------------------------------------------------
 // Printer
 
-export function printModel(model: Model): string {
-  const lines = Object.keys(model.opsets).sort().map((d) => `opset ${JSON.stringify(d)} ${model.opsets[d]}`);
-  return `${lines.join("\n")}\n${printGraph(model.graph, "")}\n`;
+export interface PrintOptions {
+  /** For reading, not parsing: print tensors over this many bytes as `<N bytes>`. */
+  readonly elideTensorBytes?: number;
 }
 
-export function printGraph(g: Graph, indent = ""): string {
+export function printModel(model: Model, options: PrintOptions = {}): string {
+  const lines = Object.keys(model.opsets).sort().map((d) => `opset ${JSON.stringify(d)} ${model.opsets[d]}`);
+  return `${lines.join("\n")}\n${printGraph(model.graph, "", options)}\n`;
+}
+
+export function printGraph(g: Graph, indent = "", options: PrintOptions = {}): string {
   const inner = `${indent}  `;
   const head = `graph ${JSON.stringify(g.name)} (${g.inputs.map(printValueInfo).join(", ")}) -> (${g.outputs.map(printValueInfo).join(", ")}) {`;
   const body: string[] = [];
-  for (const [name, t] of g.initializers) body.push(`${inner}${valueName(name)}: ${printType({ dtype: t.dtype, shape: t.shape })} = init ${printTensorData(t)}`);
-  for (const n of g.nodes) body.push(inner + printNode(n, g, inner));
+  for (const [name, t] of g.initializers) body.push(`${inner}${valueName(name)}: ${printType({ dtype: t.dtype, shape: t.shape })} = init ${printTensorData(t, options)}`);
+  for (const n of g.nodes) body.push(inner + printNode(n, g, inner, options));
   return [head, ...body, `${indent}}`].join("\n");
 }
 
-function printNode(n: Node, g: Graph, indent: string): string {
+function printNode(n: Node, g: Graph, indent: string, options: PrintOptions): string {
   const outs = n.outputs.map((o) => {
     if (o === "") return "_";
     const t = g.valueTypes.get(o);
@@ -48,7 +53,7 @@ function printNode(n: Node, g: Graph, indent: string): string {
   const name = n.name ? ` ${JSON.stringify(n.name)}` : "";
   const ins = n.inputs.map((i) => (i === "" ? "_" : valueName(i))).join(", ");
   const keys = Object.keys(n.attrs).sort();
-  const attrs = keys.length ? ` {${keys.map((k) => `${k}=${printAttr(n.attrs[k]!, indent)}`).join(", ")}}` : "";
+  const attrs = keys.length ? ` {${keys.map((k) => `${k}=${printAttr(n.attrs[k]!, indent, options)}`).join(", ")}}` : "";
   return `${outs.join(", ")} = ${n.op}${name} (${ins})${attrs}`;
 }
 
@@ -66,7 +71,7 @@ export function printType(t: TensorType): string {
   return `${DTYPE_INFO[t.dtype].short}${t.shape === null ? "[?]" : `[${t.shape.join(",")}]`}`;
 }
 
-function printAttr(a: Attr, indent: string): string {
+function printAttr(a: Attr, indent: string, options: PrintOptions): string {
   switch (a.type) {
     case "int": return String(a.value);
     case "float": return `${printFloat32(a.value)}f`;
@@ -74,18 +79,20 @@ function printAttr(a: Attr, indent: string): string {
     case "ints": return `ints[${a.value.join(",")}]`;
     case "floats": return `floats[${a.value.map(printFloat32).join(",")}]`;
     case "strings": return `strings[${a.value.map((s) => JSON.stringify(s)).join(",")}]`;
-    case "tensor": return printTensor(a.value);
-    case "tensors": return `tensors[${a.value.map(printTensor).join(", ")}]`;
-    case "graph": return printGraph(a.value, indent);
-    case "graphs": return `graphs[${a.value.map((g) => printGraph(g, indent)).join(", ")}]`;
+    case "tensor": return printTensor(a.value, options);
+    case "tensors": return `tensors[${a.value.map((t) => printTensor(t, options)).join(", ")}]`;
+    case "graph": return printGraph(a.value, indent, options);
+    case "graphs": return `graphs[${a.value.map((g) => printGraph(g, indent, options)).join(", ")}]`;
   }
 }
 
-function printTensor(t: Tensor): string {
-  return `tensor ${printType({ dtype: t.dtype, shape: t.shape })} ${printTensorData(t)}`;
+function printTensor(t: Tensor, options: PrintOptions): string {
+  return `tensor ${printType({ dtype: t.dtype, shape: t.shape })} ${printTensorData(t, options)}`;
 }
 
-function printTensorData(t: Tensor): string {
+function printTensorData(t: Tensor, options: PrintOptions): string {
+  const elide = options.elideTensorBytes;
+  if (elide !== undefined && t.data.byteLength > elide) return `<${t.data.byteLength} bytes>`;
   if (t.size > INLINE_ELEMENTS) {
     return `base64"${Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString("base64")}"`;
   }

@@ -6,7 +6,7 @@
  */
 import { KilnError, ModelError } from "../ir/errors.js";
 import { describeNode, subgraphsOf, type Attr, type Graph, type Model, type Node } from "../ir/graph.js";
-import { shapeSize, type Tensor } from "../ir/tensor.js";
+import { shapeSize, Tensor } from "../ir/tensor.js";
 import { isStaticShape, type Dim, type TensorType } from "../ir/types.js";
 import { evaluateNode, opsetFor } from "./interpreter.js";
 import { Attrs, getOp, NONDETERMINISTIC_OPS } from "./registry.js";
@@ -76,7 +76,12 @@ export function inferGraph(
       const declared = graph.valueTypes.get(name) ?? graph.outputs.find((v) => v.name === name)?.type;
       types.set(name, mergeTypes(t, declared) ?? t);
     });
-    foldIfSmall(node, index, outTypes, known, opsets, constants);
+    // Shape and Size of a statically shaped value are known even when its data is not.
+    const shapeOnly = (node.op === "Shape" || node.op === "Size") && known[0] === undefined ? inputs[0] : null;
+    const foldInputs = shapeOnly && isStaticShape(shapeOnly.shape) && shapeSize(shapeOnly.shape) <= FOLD_LIMIT
+      ? [Tensor.zeros(shapeOnly.dtype, shapeOnly.shape)]
+      : known;
+    foldIfSmall(node, index, outTypes, foldInputs, opsets, constants);
     return typedSubgraphs.size === 0 ? node : withSubgraphs(node, typedSubgraphs);
   });
 

@@ -19,7 +19,7 @@
  */
 import type { Graph, Model, Node, ValueInfo } from "../ir/graph.js";
 import type { TensorType } from "../ir/types.js";
-import { findOp, type PatternKind } from "../ops/registry.js";
+import { patternOf, type PatternKind } from "../ops/registry.js";
 import { nodeReads } from "./graph-utils.js";
 import type { Pass } from "./pass.js";
 
@@ -38,7 +38,7 @@ export interface FusionResult {
 
 export function fuseOperators(g: Graph): FusionResult {
   const n = g.nodes.length;
-  const kind = g.nodes.map((node) => RANK[findOp(node.op)?.pattern ?? "opaque"]);
+  const kind = g.nodes.map((node) => RANK[patternOf(node)]);
   const producerIndex = new Map<string, number>();
   g.nodes.forEach((node, i) => node.outputs.forEach((o) => o !== "" && producerIndex.set(o, i)));
   const consumers: number[][] = g.nodes.map(() => []);
@@ -186,7 +186,7 @@ function buildFusedGraph(g: Graph, find: (i: number) => number, consumers: reado
     const outputs = [...produced].filter((v) => readOutside(k, v));
     const info = (v: string): ValueInfo => ({ name: v, type: typeOf(v) });
     const anchorNode = members.find((m) => {
-      const p = findOp(m.op)?.pattern;
+      const p = patternOf(m);
       return p === "out-elementwise-fusable" || p === "reduction";
     }) ?? members[0]!;
     const body: Graph = {
@@ -202,7 +202,7 @@ function buildFusedGraph(g: Graph, find: (i: number) => number, consumers: reado
       name: `fused_${counter++}_${anchorNode.op}`,
       inputs,
       outputs,
-      attrs: { body: { type: "graph", value: body }, kind: { type: "string", value: findOp(anchorNode.op)?.pattern ?? "opaque" } },
+      attrs: { body: { type: "graph", value: body }, kind: { type: "string", value: patternOf(anchorNode) } },
     });
   }
   const kept = new Set(nodes.flatMap((node) => node.outputs));

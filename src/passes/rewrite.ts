@@ -28,6 +28,8 @@ export interface Rewrite {
   /** Reads of the first value are redirected to the second. */
   readonly alias?: readonly (readonly [string, string])[];
   readonly initializers?: ReadonlyMap<string, Tensor>;
+  /** Types of the values the new nodes define. */
+  readonly types?: ReadonlyMap<string, TensorType>;
   /** Other nodes the rewrite absorbs (a Conv that a BatchNormalization folds into, say). */
   readonly remove?: readonly Node[];
 }
@@ -106,7 +108,9 @@ function applyRewrite(g: Graph, node: Node, rw: Rewrite): Graph | null {
   }
   const initializers = new Map(g.initializers);
   for (const [k, t] of rw.initializers ?? []) initializers.set(k, t);
-  let next: Graph | null = { ...g, nodes, initializers };
+  const valueTypes = new Map(g.valueTypes);
+  for (const [k, t] of rw.types ?? []) valueTypes.set(k, t);
+  let next: Graph | null = { ...g, nodes, initializers, valueTypes };
   for (const [from, to] of rw.alias ?? []) {
     next = replaceValue(next, from, to);
     if (!next) return null;

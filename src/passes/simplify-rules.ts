@@ -97,6 +97,23 @@ function bnAffine(n: Node, ctx: RuleContext): { scale: Float64Array; shift: Floa
   return { scale, shift };
 }
 
+/** Scale the columns (axis 1 of [K,N]) or rows ([N,K] when transposed) of a 2-D weight by s. */
+function scaleOutputs(w: Tensor, s: Float64Array, transposed: boolean): Tensor {
+  const [r, c] = [w.shape[0]!, w.shape[1]!];
+  const v = w.numbers();
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) v[i * c + j]! *= s[transposed ? i : j]!;
+  return Tensor.fromNumbers(w.dtype, w.shape, v);
+}
+
+/** A constant bias that is the same for every row: its N values (null if it varies by row). */
+function rowBias(c: Tensor | undefined, n: number): Float64Array | null {
+  if (!c) return new Float64Array(n);
+  const v = c.numbers();
+  if (c.size === 1) return new Float64Array(n).fill(v[0]!);
+  if (c.size === n && (c.rank === 1 || (c.rank === 2 && c.shape[0] === 1))) return v;
+  return null;
+}
+
 export const SIMPLIFY_RULES: readonly Rule[] = [
   // Identity(x) -> x
   { name: "identity", op: "Identity", apply: (n, ctx) => passThrough(n, ctx) },
@@ -172,6 +189,54 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
       if (!bn || !c) return null;
       const bias = c.b.map((bi, i) => bi * bn.scale[i]! + bn.shift[i]!);
       return rebuiltConv(ctx, c.conv, c.w, bn.scale, bias, n.outputs[0]!);
+    },
+  },
+  // BatchNormalization(Gemm(A, B, C)) on [M,N] -> Gemm(A, B*s, s*beta*C+t) with beta 1
+  {
+    name: "batchnorm-into-gemm", op: "BatchNormalization",
+    apply: (n, ctx) => {
+      const bn = bnAffine(n, ctx);
+      const gemm = ctx.producer(n.inputs[0]!);
+      if (!bn || !gemm || gemm.op !== "Gemm" || ctx.uses(n.inputs[0]!) !== 1) return null;
+      const b = ctx.constant(gemm.inputs[1]!);
+      const cName = gemm.inputs[2];
+      const c = cName ? ctx.constant(cName) : undefined;
+      if (!b || b.rank !== 2 || b.dtype !== "float32" || (cName && !c)) return null;
+      const trans = gemm.attrs["transB"]?.type === "int" && gemm.attrs["transB"].value === 1;
+      const beta = gemm.attrs["beta"]?.type === "float" ? gemm.attrs["beta"].value : 1;
+      const bias = rowBias(c, bn.scale.length);
+      if (!bias || (trans ? b.shape[0] : b.shape[1]) !== bn.scale.length) return null;
+      const bNew = ctx.freshName(`${gemm.inputs[1]}_folded`), cNew = ctx.freshName(`${gemm.inputs[1]}_bias_folded`);
+      return {
+        nodes: [{ ...gemm, inputs: [gemm.inputs[0]!, bNew, cNew], outputs: [n.outputs[0]!], attrs: { ...gemm.attrs, beta: { type: "float", value: 1 } } }],
+        remove: [gemm],
+        initializers: new Map([
+          [bNew, scaleOutputs(b, bn.scale, trans)],
+          [cNew, Tensor.fromNumbers("float32", [bn.scale.length], bias.map((x, j) => bn.scale[j]! * beta * x + bn.shift[j]!))],
+        ]),
+      };
+    },
+  },
+  // BatchNormalization(MatMul(A, W)) on [M,N] -> Add(MatMul(A, W*s), t)
+  {
+    name: "batchnorm-into-matmul", op: "BatchNormalization",
+    apply: (n, ctx) => {
+      const bn = bnAffine(n, ctx);
+      const mm = ctx.producer(n.inputs[0]!);
+      const out = ctx.type(n.inputs[0]!);
+      if (!bn || !mm || mm.op !== "MatMul" || ctx.uses(n.inputs[0]!) !== 1 || out?.shape?.length !== 2) return null;
+      const w = ctx.constant(mm.inputs[1]!);
+      if (!w || w.rank !== 2 || w.dtype !== "float32" || w.shape[1] !== bn.scale.length) return null;
+      const wNew = ctx.freshName(`${mm.inputs[1]}_folded`), t = ctx.freshName(`${mm.inputs[1]}_shift`), mid = ctx.freshName(`${n.outputs[0]}_matmul`);
+      return {
+        nodes: [
+          { ...mm, inputs: [mm.inputs[0]!, wNew], outputs: [mid] },
+          { op: "Add", name: n.name, inputs: [mid, t], outputs: [n.outputs[0]!], attrs: {} },
+        ],
+        remove: [mm],
+        initializers: new Map([[wNew, scaleOutputs(w, bn.scale, false)], [t, Tensor.fromNumbers("float32", [bn.shift.length], bn.shift)]]),
+        types: new Map([[mid, out]]),
+      };
     },
   },
   // BatchNormalization(x) elsewhere -> x*s + t with per-channel constants (then fusable as elementwise)
