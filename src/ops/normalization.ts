@@ -4,7 +4,7 @@ import { EvalError, ModelError, UnsupportedError } from "../ir/errors.js";
 import { Tensor, shapeSize } from "../ir/tensor.js";
 import type { Dim, TensorType } from "../ir/types.js";
 import type { EvalContext, InferContext, OpDef } from "./registry.js";
-import { groupAlong } from "./reduce.js";
+import { groupAlong, maxOf } from "./reduce.js";
 import { broadcastIndex, inputType, normAxes, normAxis, req, sameAsInput } from "./util.js";
 
 /**
@@ -53,7 +53,7 @@ function softmaxLike(name: string, rowFn: (vals: number[]) => number[]): OpDef {
 }
 
 function softmaxRow(vals: number[]): number[] {
-  const m = Math.max(...vals);
+  const m = maxOf(vals);
   const e = vals.map((x) => Math.exp(x - m));
   const s = e.reduce((a, b) => a + b, 0);
   return e.map((x) => x / s);
@@ -61,7 +61,7 @@ function softmaxRow(vals: number[]): number[] {
 
 /** log(softmax(x)) = x - max - log(sum(exp(x - max))), stable for large inputs. */
 export function logSoftmaxRow(vals: number[]): number[] {
-  const m = Math.max(...vals);
+  const m = maxOf(vals);
   const lse = Math.log(vals.reduce((a, x) => a + Math.exp(x - m), 0));
   return vals.map((x) => x - m - lse);
 }
@@ -122,8 +122,8 @@ const batchNorm: OpDef = {
   },
   infer: (ctx) => {
     const x = inputType(ctx, 0);
-    const mean = ctx.inputs[3] ?? x;
-    const stat: TensorType = { dtype: mean.dtype, shape: x.shape === null ? null : [x.shape[1] ?? 1] };
+    const runMean = ctx.inputs[3] ?? x;
+    const stat: TensorType = { dtype: runMean.dtype, shape: x.shape === null ? null : [x.shape[1] ?? 1] };
     return [x, ...Array.from({ length: ctx.outputCount - 1 }, () => stat)];
   },
   evaluate: (ctx) => {
