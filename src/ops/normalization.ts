@@ -136,10 +136,11 @@ const batchNorm: OpDef = {
     const runVar = req(ctx.inputs[4], op, 4).numbers();
     if (ctx.opset < 9 && ctx.attrs.int("spatial") === 0) throw new UnsupportedError(`${op}: spatial=0 is not supported`, `${op} spatial=0`);
     const training = ctx.opset >= 14 ? ctx.attrs.int("training_mode") !== 0 : ctx.opset < 7 && ctx.attrs.int("is_test") === 0;
-    if (ctx.opset < 14 && ctx.opset >= 7 && ctx.outputCount > 1) {
+    const wants = (i: number): boolean => (ctx.node.outputs[i] ?? "") !== "";
+    if (ctx.opset < 14 && ctx.opset >= 7 && [1, 2, 3, 4].some(wants)) {
       throw new UnsupportedError(`${op}: training outputs before opset 14 are not supported`, `${op} training outputs opset<14`);
     }
-    if (ctx.opset < 7 && ctx.outputCount > 3) throw new UnsupportedError(`${op}: saved statistics outputs are not supported`, `${op} saved outputs`);
+    if (ctx.opset < 7 && [3, 4].some(wants)) throw new UnsupportedError(`${op}: saved statistics outputs are not supported`, `${op} saved outputs`);
     const eps = ctx.attrs.float("epsilon");
     const C = x.rank > 1 ? x.shape[1]! : 1;
     const outer = x.shape[0] ?? 1;
