@@ -178,6 +178,7 @@ function parseEinsum(equation: string, ranks: readonly number[], op = "Einsum"):
     const rhs = eq.slice(arrow + 2);
     const parts = rhs.split("...");
     if (parts.length > 2) throw new ModelError(`${op}: more than one ellipsis in the output of '${equation}'`);
+    if (parts.length === 1 && maxEll > 0) throw new ModelError(`${op}: '${equation}' has ellipsis dims in its inputs but no '...' in its output`);
     output = parts.length === 1 ? [...rhs] : [...parts[0]!, ...ellLabels, ...parts[1]!];
     const seen = new Set<string>();
     for (const l of output) {
@@ -209,7 +210,7 @@ const einsum: OpDef = {
       list.push(shapes[i]![j]!);
       dims.set(l, list);
     }));
-    // Each label's size broadcasts across its occurrences (only ellipsis dims may be 1 against n).
+    // Each label's size broadcasts across its occurrences (a size-1 dim stretches, as in numpy).
     const shape = eq.output.map((l) => broadcastDims((dims.get(l) ?? [1]).map((d) => [d]))![0]!);
     return [{ dtype: ins[0]!.dtype, shape } satisfies TensorType];
   },
@@ -222,8 +223,9 @@ const einsum: OpDef = {
     eq.terms.forEach((labels, i) => labels.forEach((l, j) => {
       const d = xs[i]!.shape[j]!;
       const prev = size.get(l);
+      // Size-1 dims broadcast against any size, as in numpy.
       if (prev === undefined || prev === 1) size.set(l, d);
-      else if (d !== prev && !(d === 1 && /[0-9]/.test(l))) throw new EvalError(`${op}: label '${l}' has sizes ${prev} and ${d}`);
+      else if (d !== prev && d !== 1) throw new EvalError(`${op}: label '${l}' has sizes ${prev} and ${d}`);
     }));
     const all = [...eq.output, ...[...size.keys()].filter((l) => !eq.output.includes(l))];
     const allSizes = all.map((l) => size.get(l) ?? 1);
