@@ -1,6 +1,6 @@
 /** Activation functions: Relu, Sigmoid, Elu, Selu, Gelu, Mish, HardSwish and friends. */
 import { type DType, isFloat } from "../ir/dtype.js";
-import { ModelError, UnsupportedError } from "../ir/errors.js";
+import { ModelError } from "../ir/errors.js";
 import type { Attrs, AttrSchema, OpDef } from "./registry.js";
 import { erf, mapElements } from "./elementwise.js";
 import { broadcastDims, inputType, req } from "./util.js";
@@ -97,7 +97,7 @@ const gelu = activation("Gelu", { approximate: { type: "string", default: "none"
     const c = Math.sqrt(2 / Math.PI);
     return (x) => 0.5 * x * (1 + Math.tanh(c * (x + 0.044715 * x * x * x)));
   }
-  throw new UnsupportedError(`Gelu: approximate='${mode}' is not supported`, `Gelu approximate=${mode}`);
+  throw new ModelError(`Gelu: approximate must be 'none' or 'tanh', got '${mode}'`);
 });
 
 const swish = activation("Swish", { alpha: { type: "float", default: 1 } }, (a) => {
