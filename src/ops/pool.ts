@@ -1,7 +1,7 @@
 /** Pooling: MaxPool, AveragePool, LpPool, GlobalMaxPool, GlobalAveragePool, GlobalLpPool, MaxUnpool. */
 import { dimAdd, dimMul, dimSub } from "../ir/dim.js";
 import { EvalError, ModelError } from "../ir/errors.js";
-import { Tensor, shapeSize } from "../ir/tensor.js";
+import { Tensor, shapeSize, stridesOf } from "../ir/tensor.js";
 import type { Dim, TensorType } from "../ir/types.js";
 import { BEYOND_PAD, type Window, readWindowAttrs, resolveWindow, windowOutDims, windowTable } from "./conv.js";
 import type { EvalContext, InferContext, OpDef } from "./registry.js";
@@ -247,13 +247,22 @@ const maxUnpool: OpDef = {
     const X = req(ctx.inputs[0], "MaxUnpool", 0), I = req(ctx.inputs[1], "MaxUnpool", 1);
     spatialRank("MaxUnpool", X.shape);
     if (I.shape.join(",") !== X.shape.join(",")) throw new EvalError(`MaxUnpool: indices shape [${I.shape.join(",")}] must equal input shape [${X.shape.join(",")}]`);
-    const shape = ctx.inputs[2] ? ctx.inputs[2].ints() : [X.shape[0]!, X.shape[1]!, ...(unpoolDims(ctx, X.shape.slice(2)) as number[])];
+    // Indices address the default unpooled shape; an explicit output_shape only adds room at the ends.
+    const natural = [X.shape[0]!, X.shape[1]!, ...(unpoolDims(ctx, X.shape.slice(2)) as number[])];
+    const shape = ctx.inputs[2] ? ctx.inputs[2].ints() : natural;
     if (shape.length !== X.shape.length) throw new EvalError(`MaxUnpool: output_shape [${shape.join(",")}] has the wrong rank`);
     const out = new Float64Array(shapeSize(shape));
     const x = X.numbers(), ind = I.numbers();
+    const natStrides = stridesOf(natural), outStrides = stridesOf(shape);
     for (let i = 0; i < x.length; i++) {
-      const j = ind[i]!;
-      if (j < 0 || j >= out.length) throw new EvalError(`MaxUnpool: index ${j} is out of range for output [${shape.join(",")}]`);
+      let rest = ind[i]!, j = 0;
+      if (rest < 0 || rest >= shapeSize(natural)) throw new EvalError(`MaxUnpool: index ${rest} is out of range for [${natural.join(",")}]`);
+      for (let d = 0; d < natural.length; d++) {
+        const c = Math.floor(rest / natStrides[d]!);
+        rest -= c * natStrides[d]!;
+        if (c >= shape[d]!) throw new EvalError(`MaxUnpool: index ${ind[i]} falls outside output_shape [${shape.join(",")}]`);
+        j += c * outStrides[d]!;
+      }
       out[j] = x[i]!;
     }
     return [Tensor.fromNumbers(X.dtype, shape, out)];
