@@ -206,29 +206,37 @@ function convEvaluate(ctx: EvalContext): Tensor[] {
   if (B && (B.shape.length !== 1 || B.shape[0] !== M)) throw new EvalError(`Conv: bias shape [${B.shape.join(",")}] must be [${M}]`);
   const inDims = X.shape.slice(2);
   const win = resolveWindow(readWindowAttrs(ctx, kernel, false, ctx.attrs.string("auto_pad")), inDims);
-  const tab = windowTable(win, inDims);
-  const x = X.numbers(), wv = W.numbers(), b = B ? B.numbers() : null;
   const inSize = shapeSize(inDims), outSize = shapeSize(win.outShape), kSize = shapeSize(kernel);
+  // Tap-major table [k * outSize + p]; padding taps read the zero kept at plane[inSize].
+  const ptab = windowTable(win, inDims);
+  const tab = new Int32Array(ptab.length);
+  for (let p = 0; p < outSize; p++) {
+    for (let q = 0; q < kSize; q++) {
+      const idx = ptab[p * kSize + q]!;
+      tab[q * outSize + p] = idx >= 0 ? idx : inSize;
+    }
+  }
+  const x = X.numbers(), wv = W.numbers(), b = B ? B.numbers() : null;
   const Cg = C / group, Mg = M / group;
   const out = new Float64Array(N * M * outSize);
-  const acc = new Float64Array(outSize);
+  const plane = new Float64Array(inSize + 1);
+  const col = new Float64Array(outSize);
   for (let nb = 0; nb < N; nb++) {
-    for (let mo = 0; mo < M; mo++) {
-      const g = Math.floor(mo / Mg);
-      acc.fill(b ? b[mo]! : 0);
+    if (b) for (let mo = 0; mo < M; mo++) out.fill(b[mo]!, (nb * M + mo) * outSize, (nb * M + mo + 1) * outSize);
+    for (let g = 0; g < group; g++) {
       for (let ci = 0; ci < Cg; ci++) {
-        const xBase = (nb * C + g * Cg + ci) * inSize;
-        const wBase = (mo * Cg + ci) * kSize;
-        for (let p = 0, t = 0; p < outSize; p++) {
-          let s = 0;
-          for (let q = 0; q < kSize; q++, t++) {
-            const idx = tab[t]!;
-            if (idx >= 0) s += wv[wBase + q]! * x[xBase + idx]!;
+        const c = g * Cg + ci;
+        plane.set(x.subarray((nb * C + c) * inSize, (nb * C + c + 1) * inSize));
+        for (let q = 0; q < kSize; q++) {
+          const t0 = q * outSize;
+          for (let p = 0; p < outSize; p++) col[p] = plane[tab[t0 + p]!]!;
+          for (let mo = g * Mg; mo < (g + 1) * Mg; mo++) {
+            const wk = wv[(mo * Cg + ci) * kSize + q]!;
+            const oBase = (nb * M + mo) * outSize;
+            for (let p = 0; p < outSize; p++) out[oBase + p]! += wk * col[p]!;
           }
-          acc[p]! += s;
         }
       }
-      out.set(acc, (nb * M + mo) * outSize);
     }
   }
   return [Tensor.fromNumbers(X.dtype, [N, M, ...win.outShape], out)];
