@@ -352,4 +352,324 @@ const rotaryEmbedding: OpDef = {
   evaluate: rotaryEval,
 };
 
-export const ops: OpDef[] = [attention, rotaryEmbedding];
+// ---------------------------------------------------------------------------------------------
+// SwiGLU (opset 28): y = a * sigmoid(alpha * a) * b, with a and b of one shape.
+
+const swiglu: OpDef = {
+  name: "SwiGLU",
+  pattern: "elementwise",
+  attrs: { alpha: { type: "float", default: 1.0 } },
+  infer: (ctx) => [inputType(ctx, 0)],
+  evaluate: (ctx) => {
+    const a = req(ctx.inputs[0], "SwiGLU", 0);
+    const b = req(ctx.inputs[1], "SwiGLU", 1);
+    requireFloat("SwiGLU", a.dtype);
+    if (a.shape.join(",") !== b.shape.join(",")) {
+      throw new EvalError(`SwiGLU: inputs must have identical shapes, got [${a.shape.join(",")}] and [${b.shape.join(",")}]`);
+    }
+    const alpha = ctx.attrs.float("alpha");
+    const av = a.numbers();
+    const bv = b.numbers();
+    const out = new Float64Array(av.length);
+    for (let i = 0; i < av.length; i++) out[i] = (av[i]! / (1 + Math.exp(-alpha * av[i]!))) * bv[i]!;
+    return [Tensor.fromNumbers(a.dtype, a.shape, out)];
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// CausalConvWithState (opset 27): depthwise causal Conv1d over [past_state | input], optional SiLU.
+
+function causalConvInfer(ctx: InferContext): (TensorType | null)[] {
+  const x = inputType(ctx, 0);
+  const w = inputType(ctx, 1);
+  const k = w.shape?.[2];
+  const state: Dim[] | null = x.shape && k !== undefined
+    ? [x.shape[0]!, x.shape[1]!, typeof k === "number" ? k - 1 : ctx.fresh()]
+    : null;
+  return [{ dtype: x.dtype, shape: x.shape }, { dtype: x.dtype, shape: state }];
+}
+
+function causalConvEval(ctx: EvalContext): (Tensor | null)[] {
+  const op = "CausalConvWithState";
+  const x = req(ctx.inputs[0], op, 0);
+  const w = req(ctx.inputs[1], op, 1);
+  const bias = ctx.inputs[2] ?? null;
+  const past = ctx.inputs[3] ?? null;
+  requireFloat(op, x.dtype);
+  const act = ctx.attrs.string("activation");
+  if (act !== "none" && act !== "silu" && act !== "swish") throw new ModelError(`${op}: unknown activation '${act}'`);
+  if (x.rank !== 3) throw new ModelError(`${op}: input must be [batch, channels, length], got rank ${x.rank}`);
+  const [b, c, len] = x.shape as [number, number, number];
+  if (w.rank !== 3 || w.shape[0] !== c || w.shape[1] !== 1) throw new EvalError(`${op}: weight must be [${c},1,k], got [${w.shape.join(",")}]`);
+  const k = w.shape[2]!;
+  if (k < 1) throw new EvalError(`${op}: kernel size must be at least 1`);
+  if (bias !== null && (bias.rank !== 1 || bias.shape[0] !== c)) throw new EvalError(`${op}: bias must be [${c}]`);
+  if (past !== null && (past.rank !== 3 || past.shape[0] !== b || past.shape[1] !== c || past.shape[2] !== k - 1)) {
+    throw new EvalError(`${op}: past_state must be [${b},${c},${k - 1}], got [${past.shape.join(",")}]`);
+  }
+  const xv = x.numbers();
+  const wv = w.numbers();
+  const bv = bias?.numbers() ?? null;
+  const pv = past?.numbers() ?? null;
+  const plen = len + k - 1;
+  const out = new Float64Array(b * c * len);
+  const state = new Float64Array(b * c * (k - 1));
+  const padded = new Float64Array(plen);
+  for (let bi = 0; bi < b; bi++)
+    for (let ci = 0; ci < c; ci++) {
+      // Left padding is the carried state (zeros when there is none).
+      const r = bi * c + ci;
+      for (let p = 0; p < k - 1; p++) padded[p] = pv === null ? 0 : pv[r * (k - 1) + p]!;
+      for (let t = 0; t < len; t++) padded[k - 1 + t] = xv[r * len + t]!;
+      for (let t = 0; t < len; t++) {
+        let acc = bv === null ? 0 : bv[ci]!;
+        for (let j = 0; j < k; j++) acc += wv[ci * k + j]! * padded[t + j]!;
+        if (act !== "none") acc = acc / (1 + Math.exp(-acc));
+        out[r * len + t] = acc;
+      }
+      state.set(padded.subarray(plen - (k - 1)), r * (k - 1));
+    }
+  return [Tensor.fromNumbers(x.dtype, x.shape, out), wants(ctx, 1) ? Tensor.fromNumbers(x.dtype, [b, c, k - 1], state) : null].slice(0, Math.max(1, ctx.outputCount));
+}
+
+const causalConvWithState: OpDef = {
+  name: "CausalConvWithState",
+  pattern: "opaque",
+  attrs: { activation: { type: "string", default: "none" } },
+  infer: causalConvInfer,
+  evaluate: causalConvEval,
+};
+
+// ---------------------------------------------------------------------------------------------
+// LinearAttention (opset 27): a recurrent state S [B, Hkv, dk, dv] updated per time step by the
+// linear, gated (decay), delta (beta) or gated_delta rule; output_t = scale * q_t S.
+
+/** Split [B, T, H*D] into per-(b, h, t) rows of D: index ((b*H + h)*T + t)*D + d. */
+function splitHeads(t: Tensor, heads: number, what: string): { d: number; v: Float64Array } {
+  if (t.rank !== 3) throw new ModelError(`LinearAttention: ${what} must be [batch, seq, heads*dim], got rank ${t.rank}`);
+  const hd = t.shape[2]!;
+  if (hd % heads !== 0) throw new EvalError(`LinearAttention: ${what} last dim ${hd} is not divisible by ${heads} heads`);
+  return { d: hd / heads, v: toHeads(t, heads, what).data };
+}
+
+function linearAttentionInfer(ctx: InferContext): (TensorType | null)[] {
+  const q = inputType(ctx, 0);
+  const v = inputType(ctx, 2);
+  const qh = ctx.attrs.int("q_num_heads");
+  const kvh = ctx.attrs.int("kv_num_heads");
+  const past = ctx.inputs[3] ?? null;
+  if (q.shape === null || v.shape === null) return [{ dtype: q.dtype, shape: null }, { dtype: past?.dtype ?? q.dtype, shape: null }];
+  const dk = dimDiv(q.shape[2]!, qh);
+  const dv = dimDiv(v.shape[2]!, kvh);
+  return [
+    { dtype: q.dtype, shape: [q.shape[0]!, q.shape[1]!, dimMul(qh, dv)] },
+    { dtype: past?.dtype ?? q.dtype, shape: [q.shape[0]!, kvh, dk, dv] },
+  ];
+}
+
+function linearAttentionEval(ctx: EvalContext): (Tensor | null)[] {
+  const op = "LinearAttention";
+  const qT = req(ctx.inputs[0], op, 0);
+  const kT = req(ctx.inputs[1], op, 1);
+  const vT = req(ctx.inputs[2], op, 2);
+  const pastT = ctx.inputs[3] ?? null;
+  const decayT = ctx.inputs[4] ?? null;
+  const betaT = ctx.inputs[5] ?? null;
+  const eraseT = ctx.inputs[6] ?? null;
+  requireFloat(op, qT.dtype);
+  const rule = ctx.attrs.string("update_rule");
+  if (!["linear", "gated", "delta", "gated_delta"].includes(rule)) throw new ModelError(`${op}: unknown update_rule '${rule}'`);
+  const qh = ctx.attrs.int("q_num_heads");
+  const kvh = ctx.attrs.int("kv_num_heads");
+  if (qh <= 0 || kvh <= 0 || qh % kvh !== 0) throw new ModelError(`${op}: q_num_heads ${qh} must be a positive multiple of kv_num_heads ${kvh}`);
+  const gating = rule === "gated" || rule === "gated_delta";
+  const delta = rule === "delta" || rule === "gated_delta";
+  if (gating !== (decayT !== null)) throw new ModelError(`${op}: update_rule '${rule}' ${gating ? "requires" : "forbids"} the decay input`);
+  if (delta !== (betaT !== null)) throw new ModelError(`${op}: update_rule '${rule}' ${delta ? "requires" : "forbids"} the beta input`);
+  if (eraseT !== null && !delta) throw new ModelError(`${op}: update_rule '${rule}' forbids the erase_gate input`);
+
+  const [b, t] = qT.shape as [number, number];
+  const q = splitHeads(qT, qh, "query");
+  const k = splitHeads(kT, kvh, "key");
+  const v = splitHeads(vT, kvh, "value");
+  const dk = q.d;
+  const dv = v.d;
+  if (k.d !== dk) throw new EvalError(`${op}: key head size ${k.d} differs from query head size ${dk}`);
+  if (kT.shape[0] !== b || kT.shape[1] !== t || vT.shape[0] !== b || vT.shape[1] !== t) throw new EvalError(`${op}: query, key and value batch/sequence sizes differ`);
+  const group = qh / kvh;
+  const scaleAttr = ctx.attrs.optFloat("scale");
+  const scale = scaleAttr === undefined || scaleAttr === 0 ? 1 / Math.sqrt(dk) : scaleAttr;
+
+  // decay is [B, T, Hkv] (per head) or [B, T, Hkv*dk] (per key dim); beta is [B, T, Hkv] or [B, T, 1].
+  let decay: ((bi: number, h: number, ti: number, d: number) => number) | null = null;
+  if (decayT !== null) {
+    const last = decayT.shape[2];
+    const dv_ = decayT.numbers();
+    if (decayT.rank !== 3 || decayT.shape[0] !== b || decayT.shape[1] !== t) throw new EvalError(`${op}: decay must be [${b},${t},...]`);
+    if (last === kvh) decay = (bi, h, ti) => dv_[(bi * t + ti) * kvh + h]!;
+    else if (last === kvh * dk) decay = (bi, h, ti, d) => dv_[(bi * t + ti) * kvh * dk + h * dk + d]!;
+    else throw new EvalError(`${op}: decay last dim ${last} must be ${kvh} or ${kvh * dk}`);
+  }
+  let beta: ((bi: number, h: number, ti: number) => number) | null = null;
+  if (betaT !== null) {
+    const last = betaT.shape[2]!;
+    const bv = betaT.numbers();
+    if (betaT.rank !== 3 || betaT.shape[0] !== b || betaT.shape[1] !== t || (last !== kvh && last !== 1)) {
+      throw new EvalError(`${op}: beta must be [${b},${t},${kvh}] or [${b},${t},1]`);
+    }
+    beta = (bi, h, ti) => bv[(bi * t + ti) * last + (last === 1 ? 0 : h)]!;
+  }
+  const erase = eraseT === null ? null : splitHeads(eraseT, kvh, "erase_gate");
+  if (erase !== null && erase.d !== dk) throw new EvalError(`${op}: erase_gate head size must be ${dk}`);
+
+  const state = new Float64Array(b * kvh * dk * dv);
+  if (pastT !== null) {
+    const want = [b, kvh, dk, dv];
+    if (pastT.shape.join(",") !== want.join(",")) throw new EvalError(`${op}: past_state must be [${want.join(",")}], got [${pastT.shape.join(",")}]`);
+    state.set(pastT.numbers());
+  }
+  const out = new Float64Array(b * t * qh * dv);
+  const retrieved = new Float64Array(dv);
+  const vt = new Float64Array(dv);
+  for (let ti = 0; ti < t; ti++) {
+    for (let bi = 0; bi < b; bi++)
+      for (let h = 0; h < kvh; h++) {
+        const sOff = (bi * kvh + h) * dk * dv;
+        const kOff = ((bi * kvh + h) * t + ti) * dk;
+        const vOff = ((bi * kvh + h) * t + ti) * dv;
+        if (decay !== null) {
+          for (let d = 0; d < dk; d++) {
+            const g = Math.exp(decay(bi, h, ti, d));
+            for (let m = 0; m < dv; m++) state[sOff + d * dv + m] = state[sOff + d * dv + m]! * g;
+          }
+        }
+        for (let m = 0; m < dv; m++) vt[m] = v.v[vOff + m]!;
+        if (beta !== null) {
+          // Delta rule: write beta * (v - S^T k'), where k' is the erase-gated key.
+          retrieved.fill(0);
+          for (let d = 0; d < dk; d++) {
+            const kd = k.v[kOff + d]! * (erase === null ? 1 : erase.v[kOff + d]!);
+            for (let m = 0; m < dv; m++) retrieved[m] = retrieved[m]! + state[sOff + d * dv + m]! * kd;
+          }
+          const bt = beta(bi, h, ti);
+          for (let m = 0; m < dv; m++) vt[m] = bt * (vt[m]! - retrieved[m]!);
+        }
+        for (let d = 0; d < dk; d++) {
+          const kd = k.v[kOff + d]!;
+          for (let m = 0; m < dv; m++) state[sOff + d * dv + m] = state[sOff + d * dv + m]! + kd * vt[m]!;
+        }
+      }
+    for (let bi = 0; bi < b; bi++)
+      for (let hq = 0; hq < qh; hq++) {
+        const sOff = (bi * kvh + Math.floor(hq / group)) * dk * dv;
+        const qOff = ((bi * qh + hq) * t + ti) * dk;
+        const oOff = (bi * t + ti) * qh * dv + hq * dv;
+        for (let m = 0; m < dv; m++) {
+          let acc = 0;
+          for (let d = 0; d < dk; d++) acc += q.v[qOff + d]! * state[sOff + d * dv + m]!;
+          out[oOff + m] = scale * acc;
+        }
+      }
+  }
+  return [
+    Tensor.fromNumbers(qT.dtype, [b, t, qh * dv], out),
+    wants(ctx, 1) ? Tensor.fromNumbers(pastT?.dtype ?? qT.dtype, [b, kvh, dk, dv], state) : null,
+  ].slice(0, Math.max(1, ctx.outputCount));
+}
+
+const linearAttention: OpDef = {
+  name: "LinearAttention",
+  pattern: "opaque",
+  attrs: {
+    // A tuning hint for chunked kernels; it does not change the result.
+    chunk_size: { type: "int" },
+    kv_num_heads: { type: "int", required: true },
+    q_num_heads: { type: "int", required: true },
+    scale: { type: "float" },
+    update_rule: { type: "string", default: "gated_delta" },
+  },
+  infer: linearAttentionInfer,
+  evaluate: linearAttentionEval,
+};
+
+// ---------------------------------------------------------------------------------------------
+// ai.onnx.preview:FlexAttention: softmax(mods(scale * Q K^T)) V with score_mod / prob_mod subgraphs
+// applied to the whole [B, H, L, S] score or probability tensor.
+
+function flexEval(ctx: EvalContext): (Tensor | null)[] {
+  const op = "FlexAttention";
+  const qT = req(ctx.inputs[0], op, 0);
+  const kT = req(ctx.inputs[1], op, 1);
+  const vT = req(ctx.inputs[2], op, 2);
+  requireFloat(op, qT.dtype);
+  if (qT.rank !== 4 || kT.rank !== 4 || vT.rank !== 4) throw new ModelError(`${op}: Q, K and V must be 4-D`);
+  if (ctx.attrs.optGraph("mask_mod") !== undefined) throw new UnsupportedError(`${op}: mask_mod is not supported`, `${op} mask_mod`);
+  const [b, hq, sq, d] = qT.shape as [number, number, number, number];
+  const [kb, hkv, skv, kd] = kT.shape as [number, number, number, number];
+  const dv = vT.shape[3]!;
+  if (kb !== b || vT.shape[0] !== b || vT.shape[1] !== hkv || vT.shape[2] !== skv || kd !== d) {
+    throw new EvalError(`${op}: Q [${qT.shape.join(",")}], K [${kT.shape.join(",")}] and V [${vT.shape.join(",")}] do not agree`);
+  }
+  if (hq % hkv !== 0) throw new EvalError(`${op}: ${hq} query heads are not a multiple of ${hkv} key/value heads`);
+  const group = hq / hkv;
+  const scale = ctx.attrs.optFloat("scale") ?? 1 / Math.sqrt(d);
+  const q = qT.numbers();
+  const k = kT.numbers();
+  const v = vT.numbers();
+  const scores = new Float64Array(b * hq * sq * skv);
+  for (let bh = 0; bh < b * hq; bh++) {
+    const kvBase = (Math.floor(bh / hq) * hkv + Math.floor((bh % hq) / group)) * skv;
+    for (let i = 0; i < sq; i++)
+      for (let j = 0; j < skv; j++) {
+        let dot = 0;
+        for (let x = 0; x < d; x++) dot += q[(bh * sq + i) * d + x]! * k[(kvBase + j) * d + x]!;
+        scores[(bh * sq + i) * skv + j] = dot * scale;
+      }
+  }
+  const shape = [b, hq, sq, skv];
+  // The mod subgraphs see tensors of the input dtype, as a framework running them would.
+  const applyMod = (name: string, vals: Float64Array): Float64Array => {
+    const g = ctx.attrs.optGraph(name);
+    if (g === undefined) return vals;
+    const res = ctx.runSubgraph(g, [Tensor.fromNumbers(qT.dtype, shape, vals)])[0];
+    if (res === undefined || res.shape.join(",") !== shape.join(",")) throw new EvalError(`${op}: ${name} must return a [${shape.join(",")}] tensor`);
+    return res.numbers();
+  };
+  const modded = applyMod("score_mod", scores);
+  const probs = new Float64Array(modded.length);
+  for (let r = 0; r < b * hq * sq; r++) {
+    const row = modded.slice(r * skv, (r + 1) * skv);
+    softmaxRow(row);
+    probs.set(row, r * skv);
+  }
+  const p = applyMod("prob_mod", probs);
+  const y = new Float64Array(b * hq * sq * dv);
+  for (let bh = 0; bh < b * hq; bh++) {
+    const kvBase = (Math.floor(bh / hq) * hkv + Math.floor((bh % hq) / group)) * skv;
+    for (let i = 0; i < sq; i++)
+      for (let j = 0; j < skv; j++) {
+        const pj = p[(bh * sq + i) * skv + j]!;
+        for (let x = 0; x < dv; x++) y[(bh * sq + i) * dv + x] = y[(bh * sq + i) * dv + x]! + pj * v[(kvBase + j) * dv + x]!;
+      }
+  }
+  return [Tensor.fromNumbers(qT.dtype, [b, hq, sq, dv], y)];
+}
+
+const flexAttention: OpDef = {
+  name: "ai.onnx.preview:FlexAttention",
+  pattern: "opaque",
+  attrs: {
+    scale: { type: "float" },
+    score_mod: { type: "graph" },
+    mask_mod: { type: "graph" },
+    prob_mod: { type: "graph" },
+  },
+  infer: (ctx) => {
+    const q = inputType(ctx, 0);
+    const v = inputType(ctx, 2);
+    return [{ dtype: q.dtype, shape: q.shape && v.shape ? [q.shape[0]!, q.shape[1]!, q.shape[2]!, v.shape[3]!] : null }];
+  },
+  evaluate: flexEval,
+};
+
+export const ops: OpDef[] = [attention, rotaryEmbedding, swiglu, causalConvWithState, linearAttention, flexAttention];
