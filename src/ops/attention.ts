@@ -342,7 +342,7 @@ function rotaryEval(ctx: EvalContext): (Tensor | null)[] {
 
 const rotaryEmbedding: OpDef = {
   name: "RotaryEmbedding",
-  pattern: "injective",
+  pattern: "opaque",
   attrs: {
     interleaved: { type: "int", default: 0 },
     num_heads: { type: "int", default: 0 },
