@@ -1,4 +1,7 @@
-/** Attention and transformer blocks: Attention, RotaryEmbedding, and the newer LinearAttention, CausalConvWithState, SwiGLU. */
+/**
+ * Attention and transformer blocks: Attention, RotaryEmbedding, SwiGLU, CausalConvWithState,
+ * LinearAttention and ai.onnx.preview:FlexAttention.
+ */
 import { type DType, isFloat } from "../ir/dtype.js";
 import { EvalError, ModelError, UnsupportedError } from "../ir/errors.js";
 import { Tensor } from "../ir/tensor.js";
@@ -44,16 +47,16 @@ interface Heads {
   readonly data: Float64Array;
 }
 
-function toHeads(t: Tensor, heads: number | undefined, what: string): Heads {
+function toHeads(t: Tensor, heads: number | undefined, what: string, op = "Attention"): Heads {
   const v = t.numbers();
   if (t.rank === 4) {
     const [b, h, s, d] = t.shape as [number, number, number, number];
     return { b, h, s, d, data: v };
   }
-  if (t.rank !== 3) throw new ModelError(`Attention: ${what} must be 3-D or 4-D, got rank ${t.rank}`);
-  if (heads === undefined || heads <= 0) throw new ModelError(`Attention: 3-D inputs need q_num_heads and kv_num_heads`);
+  if (t.rank !== 3) throw new ModelError(`${op}: ${what} must be 3-D or 4-D, got rank ${t.rank}`);
+  if (heads === undefined || heads <= 0) throw new ModelError(`${op}: 3-D inputs need q_num_heads and kv_num_heads`);
   const [b, s, hidden] = t.shape as [number, number, number];
-  if (hidden % heads !== 0) throw new EvalError(`Attention: ${what} hidden size ${hidden} is not divisible by ${heads} heads`);
+  if (hidden % heads !== 0) throw new EvalError(`${op}: ${what} hidden size ${hidden} is not divisible by ${heads} heads`);
   const d = hidden / heads;
   const data = new Float64Array(v.length);
   for (let bi = 0; bi < b; bi++)
@@ -135,10 +138,8 @@ function attentionInfer(ctx: InferContext): (TensorType | null)[] {
   const pastK = ctx.inputs[4] ?? null;
   const { qh, kvh } = attentionNumHeads(ctx);
   const dt = q.dtype;
-  const outs: (TensorType | null)[] = [];
-  if (q.shape === null || k.shape === null || v.shape === null) {
-    return [{ dtype: dt, shape: null }, { dtype: dt, shape: null }, { dtype: dt, shape: null }, { dtype: dt, shape: null }].slice(0, ctx.outputCount);
-  }
+  const n = Math.max(1, ctx.outputCount);
+  if (q.shape === null || k.shape === null || v.shape === null) return Array.from({ length: n }, () => ({ dtype: dt, shape: null }));
   let b: Dim, hq: Dim, sq: Dim, hkv: Dim, skv: Dim, dk: Dim, dv: Dim;
   if (q.shape.length === 4) {
     [b, hq, sq] = q.shape as [Dim, Dim, Dim];
@@ -154,11 +155,13 @@ function attentionInfer(ctx: InferContext): (TensorType | null)[] {
     dv = dimDiv(v.shape[2]!, kvh);
   }
   const total = pastK?.shape ? dimAdd(pastK.shape[2]!, skv) : pastK ? ctx.fresh() : skv;
-  outs.push({ dtype: dt, shape: q.shape.length === 4 ? [b, hq, sq, dv] : [b, sq, dimMul(hq, dv)] });
-  outs.push({ dtype: dt, shape: [b, hkv, total, dk] });
-  outs.push({ dtype: dt, shape: [b, hkv, total, dv] });
-  outs.push({ dtype: dt, shape: [b, hq, sq, total] });
-  return outs.slice(0, Math.max(1, ctx.outputCount));
+  const outs: TensorType[] = [
+    { dtype: dt, shape: q.shape.length === 4 ? [b, hq, sq, dv] : [b, sq, dimMul(hq, dv)] },
+    { dtype: dt, shape: [b, hkv, total, dk] },
+    { dtype: dt, shape: [b, hkv, total, dv] },
+    { dtype: dt, shape: [b, hq, sq, total] },
+  ];
+  return outs.slice(0, n);
 }
 
 function attentionEval(ctx: EvalContext): (Tensor | null)[] {
@@ -447,9 +450,7 @@ const causalConvWithState: OpDef = {
 /** Split [B, T, H*D] into per-(b, h, t) rows of D: index ((b*H + h)*T + t)*D + d. */
 function splitHeads(t: Tensor, heads: number, what: string): { d: number; v: Float64Array } {
   if (t.rank !== 3) throw new ModelError(`LinearAttention: ${what} must be [batch, seq, heads*dim], got rank ${t.rank}`);
-  const hd = t.shape[2]!;
-  if (hd % heads !== 0) throw new EvalError(`LinearAttention: ${what} last dim ${hd} is not divisible by ${heads} heads`);
-  return { d: hd / heads, v: toHeads(t, heads, what).data };
+  return { d: t.shape[2]! / heads, v: toHeads(t, heads, what, "LinearAttention").data };
 }
 
 function linearAttentionInfer(ctx: InferContext): (TensorType | null)[] {
