@@ -79,6 +79,10 @@ test("Conv: spec example with and without padding", () => {
     12, 21, 27, 33, 24, 33, 54, 63, 72, 51, 63, 99, 108, 117, 81, 93, 144, 153, 162, 111, 72, 111, 117, 123, 84,
   ]);
   close(run("Conv", [x, w])[0]!, [1, 1, 3, 3], [54, 63, 72, 99, 108, 117, 144, 153, 162]);
+  // Five output channels with weights 1..5 scale the padded result (covers the blocked and tail paths).
+  const padded = [12, 21, 27, 33, 24, 33, 54, 63, 72, 51, 63, 99, 108, 117, 81, 93, 144, 153, 162, 111, 72, 111, 117, 123, 84];
+  const w5 = f32([5, 1, 3, 3], Array.from({ length: 45 }, (_, i) => Math.floor(i / 9) + 1));
+  close(run("Conv", [x, w5], { attrs: { pads: [1, 1, 1, 1] } })[0]!, [1, 5, 5, 5], [1, 2, 3, 4, 5].flatMap((m) => padded.map((v) => v * m)));
 });
 
 test("Conv: strides, auto_pad, group and bias", () => {
@@ -178,6 +182,10 @@ test("MatMul: 2-D, 1-D operands, batch broadcasting, symbolic inference", () => 
   close(run("MatMul", [a, f32([3], [1, 0, -1])])[0]!, [2], [-2, -2]);
   // [2,1,2] x [2,1]: batch of two 1x2 rows times one column.
   close(run("MatMul", [f32([2, 1, 2], [1, 2, 3, 4]), f32([2, 1], [10, 1])])[0]!, [2, 1, 1], [12, 34]);
+  // 5x4 (identity rows, then a row of ones) times 4x5 B[k][j] = 10k + j: B's rows, then column sums.
+  const ai = f32([5, 4], [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
+  const bi = Array.from({ length: 20 }, (_, i) => 10 * Math.floor(i / 5) + (i % 5));
+  close(run("MatMul", [ai, f32([4, 5], bi)])[0]!, [5, 5], [...bi, ...[0, 1, 2, 3, 4].map((j) => 60 + 4 * j)]);
   const [t] = infer("MatMul", [{ dtype: "float32", shape: ["N", "seq", 512] }, { dtype: "float32", shape: [512, 64] }]);
   assert.deepEqual(t, { dtype: "float32", shape: ["N", "seq", 64] });
 });
