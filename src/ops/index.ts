@@ -2,11 +2,14 @@
 import { registerOps } from "./registry.js";
 import { ops as activationOps } from "./activation.js";
 import { ops as attentionOps } from "./attention.js";
+import { ops as bitcastOps } from "./bitcast.js";
 import { ops as controlOps } from "./control.js";
 import { ops as convOps } from "./conv.js";
 import { ops as elementwiseOps } from "./elementwise.js";
+import { ops as fusedOps } from "./fused.js";
 import { ops as imageOps } from "./image.js";
 import { ops as indexingOps } from "./indexing.js";
+import { ops as layoutOps } from "./layout.js";
 import { ops as lossOps } from "./loss.js";
 import { ops as matmulOps } from "./matmul.js";
 import { ops as miscOps } from "./misc.js";
@@ -21,11 +24,14 @@ import { ops as signalOps } from "./signal.js";
 registerOps([
   ...activationOps,
   ...attentionOps,
+  ...bitcastOps,
   ...controlOps,
   ...convOps,
   ...elementwiseOps,
+  ...fusedOps,
   ...imageOps,
   ...indexingOps,
+  ...layoutOps,
   ...lossOps,
   ...matmulOps,
   ...miscOps,

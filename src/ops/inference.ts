@@ -6,16 +6,14 @@
  */
 import { KilnError, ModelError } from "../ir/errors.js";
 import { describeNode, subgraphsOf, type Attr, type Graph, type Model, type Node } from "../ir/graph.js";
-import { shapeSize, type Tensor } from "../ir/tensor.js";
+import { shapeSize, Tensor } from "../ir/tensor.js";
 import { isStaticShape, type Dim, type TensorType } from "../ir/types.js";
-import { opsetFor } from "./interpreter.js";
-import { Attrs, getOp } from "./registry.js";
+import { evaluateNode, opsetFor } from "./interpreter.js";
+import { Attrs, getOp, NONDETERMINISTIC_OPS } from "./registry.js";
 
 /** Largest constant (in elements) that inference evaluates to learn values downstream. */
 const FOLD_LIMIT = 1 << 16;
 
-/** Ops whose results are not a function of their inputs, so never evaluated at compile time. */
-const NONDETERMINISTIC = new Set(["RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Bernoulli", "Multinomial"]);
 
 interface TypeScope {
   type(name: string): TensorType | undefined;
@@ -78,7 +76,12 @@ export function inferGraph(
       const declared = graph.valueTypes.get(name) ?? graph.outputs.find((v) => v.name === name)?.type;
       types.set(name, mergeTypes(t, declared) ?? t);
     });
-    foldIfSmall(node, index, outTypes, known, attrs, opset, constants);
+    // Shape and Size of a statically shaped value are known even when its data is not.
+    const shapeOnly = (node.op === "Shape" || node.op === "Size") && known[0] === undefined ? inputs[0] : null;
+    const foldInputs = shapeOnly && isStaticShape(shapeOnly.shape) && shapeSize(shapeOnly.shape) <= FOLD_LIMIT
+      ? [Tensor.zeros(shapeOnly.dtype, shapeOnly.shape)]
+      : known;
+    foldIfSmall(node, index, outTypes, foldInputs, opsets, constants);
     return typedSubgraphs.size === 0 ? node : withSubgraphs(node, typedSubgraphs);
   });
 
@@ -95,19 +98,14 @@ export function inferGraph(
 }
 
 function foldIfSmall(node: Node, index: number, outTypes: readonly (TensorType | null)[], known: readonly (Tensor | undefined)[],
-  attrs: Attrs, opset: number, constants: Map<string, Tensor>): void {
-  if (NONDETERMINISTIC.has(node.op) || subgraphsOf(node).length > 0) return;
+  opsets: Readonly<Record<string, number>>, constants: Map<string, Tensor>): void {
+  if (NONDETERMINISTIC_OPS.has(node.op) || subgraphsOf(node).length > 0) return;
   if (node.inputs.some((n, i) => n !== "" && known[i] === undefined)) return;
   const small = outTypes.every((t) => t !== null && isStaticShape(t.shape) && shapeSize(t.shape) <= FOLD_LIMIT);
   if (!small || outTypes.length === 0) return;
-  const def = getOp(node.op);
   let values: (Tensor | null)[];
   try {
-    values = def.evaluate({
-      node, opset, attrs, outputCount: node.outputs.length,
-      inputs: known.map((t) => t ?? null),
-      runSubgraph: () => { throw new ModelError("no subgraphs at compile time"); },
-    });
+    values = evaluateNode(node, known.map((t) => t ?? null), opsets, undefined, index);
   } catch (e) {
     if (e instanceof KilnError) throw new ModelError(`constant evaluation failed at ${describeNode(node, index)}: ${e.message}`);
     throw e;

@@ -66,26 +66,13 @@ export function runGraph(
 
 function runNode(node: Node, index: number, scope: Scope, opsets: Readonly<Record<string, number>>,
   options: InterpreterOptions, maxElements: number): void {
-  const def = getOp(node.op);
-  const opset = opsetFor(opsets, node.op);
   const inputs = node.inputs.map((name) => {
     if (name === "") return null;
     const t = scope.get(name);
     if (t === undefined) throw new InternalError(`${describeNode(node, index)}: input "${name}" has no value`);
     return t;
   });
-  let outputs: (Tensor | null)[];
-  try {
-    outputs = def.evaluate({
-      node, opset, inputs,
-      attrs: new Attrs(node, def.attrs, opset),
-      outputCount: node.outputs.length,
-      runSubgraph: (g, ins) => runGraph(g, ins, opsets, scope, options),
-    });
-  } catch (e) {
-    if (e instanceof KilnError && !e.message.includes(node.op)) e.message = `${describeNode(node, index)}: ${e.message}`;
-    throw e;
-  }
+  const outputs = evaluateNode(node, inputs, opsets, (g, ins) => runGraph(g, ins, opsets, scope, options), index);
   node.outputs.forEach((name, i) => {
     if (name === "") return;
     const t = outputs[i];
@@ -93,4 +80,24 @@ function runNode(node: Node, index: number, scope: Scope, opsets: Readonly<Recor
     if (t.size > maxElements) throw new EvalError(`${describeNode(node, index)}: output ${i} has ${t.size} elements, over the limit of ${maxElements}`);
     scope.set(name, t);
   });
+}
+
+/** Evaluate one node on given input values with its op's reference evaluation. */
+export function evaluateNode(node: Node, inputs: readonly (Tensor | null)[], opsets: Readonly<Record<string, number>>,
+  runSubgraph: (g: Graph, inputs: readonly Tensor[]) => Tensor[] = () => {
+    throw new InternalError(`${node.op}: no scope to run a subgraph in`);
+  }, index?: number): (Tensor | null)[] {
+  const def = getOp(node.op);
+  const opset = opsetFor(opsets, node.op);
+  try {
+    return def.evaluate({
+      node, opset, inputs,
+      attrs: new Attrs(node, def.attrs, opset),
+      outputCount: node.outputs.length,
+      runSubgraph,
+    });
+  } catch (e) {
+    if (e instanceof KilnError && !e.message.includes(node.op)) e.message = `${describeNode(node, index)}: ${e.message}`;
+    throw e;
+  }
 }

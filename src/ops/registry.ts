@@ -117,13 +117,19 @@ export interface EvalContext extends BaseContext {
 export interface OpDef {
   /** `Conv`, or `domain:Op` outside the default ONNX domain. */
   readonly name: string;
-  readonly pattern: PatternKind;
+  /** The fusion pattern kind; a function for ops whose kind depends on the node (kiln:InLayout). */
+  readonly pattern: PatternKind | ((node: Node) => PatternKind);
   readonly attrs: AttrSchema;
   /** Output types (one per declared output; null for one it cannot know, treated as unknown). */
   infer(ctx: InferContext): (TensorType | null)[];
   /** Reference evaluation: plain, obviously correct TypeScript. */
   evaluate(ctx: EvalContext): (Tensor | null)[];
 }
+
+/** Ops whose results are not a function of their inputs: never folded, merged or evaluated early. */
+export const NONDETERMINISTIC_OPS: ReadonlySet<string> = new Set([
+  "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Bernoulli", "Multinomial",
+]);
 
 const REGISTRY = new Map<string, OpDef>();
 
@@ -142,6 +148,13 @@ export function getOp(op: string): OpDef {
   const d = REGISTRY.get(op);
   if (d === undefined) throw new UnsupportedError(`op ${op} is not supported`, `op ${op}`);
   return d;
+}
+
+/** A node's fusion pattern kind (opaque for an op kiln does not know). */
+export function patternOf(node: Node): PatternKind {
+  const def = REGISTRY.get(node.op);
+  if (!def) return "opaque";
+  return typeof def.pattern === "function" ? def.pattern(node) : def.pattern;
 }
 
 export function allOps(): OpDef[] {

@@ -1,0 +1,71 @@
+/** `kiln inspect MODEL`: the IR after each pass, node counts, fused groups and the memory plan. */
+import { readFile } from "node:fs/promises";
+import { importOnnx } from "../frontend/onnx/import.js";
+import { UsageError } from "./conformance.js";
+import type { Graph, Model } from "../ir/graph.js";
+import { printModel } from "../ir/text.js";
+import { planMemory } from "../passes/memory-plan.js";
+import { DEFAULT_PIPELINE, optimize } from "../passes/pipeline.js";
+import "../ops/index.js";
+
+export interface InspectOptions {
+  readonly after?: string;
+  readonly json: boolean;
+  /** Print whole tensors instead of their sizes. */
+  readonly full: boolean;
+}
+
+function countOps(g: Graph): Record<string, number> {
+  const counts: Record<string, number> = {};
+  const visit = (graph: Graph) => {
+    for (const n of graph.nodes) {
+      const body = n.op === "kiln:Fused" ? n.attrs["body"] : undefined;
+      if (body?.type === "graph") visit(body.value);
+      else counts[n.op] = (counts[n.op] ?? 0) + 1;
+    }
+  };
+  visit(g);
+  return counts;
+}
+
+export async function inspectCommand(path: string, opts: InspectOptions): Promise<void> {
+  const model = importOnnx(new Uint8Array(await readFile(path)));
+  const passNames = DEFAULT_PIPELINE.map((p) => p.name);
+  if (opts.after && !passNames.includes(opts.after)) {
+    throw new UsageError(`no pass named ${opts.after}; passes: ${[...new Set(passNames)].join(", ")}`);
+  }
+  let dumped: Model | undefined;
+  const t0 = performance.now();
+  const { model: fused, stats } = optimize(model, {
+    dump: (name, m) => { if (name === opts.after) dumped ??= m; },
+  });
+  const passMs = performance.now() - t0;
+  const plan = planMemory(fused.graph);
+  const groups = fused.graph.nodes.map((n) => {
+    const body = n.op === "kiln:Fused" ? n.attrs["body"] : undefined;
+    return { name: n.name || n.op, ops: body?.type === "graph" ? body.value.nodes.map((m) => m.op) : [n.op] };
+  });
+  const memory = { arenaBytes: plan.arenaBytes, lowerBoundBytes: plan.lowerBoundBytes, naiveBytes: plan.naiveBytes };
+  const printed = printModel(dumped ?? fused, opts.full ? {} : { elideTensorBytes: 256 });
+  if (opts.json) {
+    console.log(JSON.stringify({
+      model: path,
+      nodes: { before: model.graph.nodes.length, after: fused.graph.nodes.length },
+      opCounts: countOps(fused.graph),
+      fusedFunctions: fused.graph.nodes.length,
+      memory,
+      passMs,
+      passes: stats.map((s) => ({ name: s.pass, nodesBefore: s.nodesBefore, nodesAfter: s.nodesAfter, ms: s.ms })),
+      groups,
+      ...(opts.after ? { ir: printed } : {}),
+    }));
+    return;
+  }
+  console.log(printed);
+  console.log("passes:");
+  for (const s of stats) console.log(`  ${s.pass.padEnd(16)} ${String(s.nodesBefore).padStart(6)} -> ${String(s.nodesAfter).padEnd(6)} ${s.ms.toFixed(1)} ms`);
+  console.log(`\nfused functions: ${groups.length}`);
+  for (const g of groups) console.log(`  ${g.name}: ${g.ops.join(" + ")}`);
+  const mb = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
+  console.log(`\nmemory: arena ${mb(memory.arenaBytes)}, lower bound ${mb(memory.lowerBoundBytes)}, naive ${mb(memory.naiveBytes)}`);
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+/** The `kiln` command line. */
+import { Command, InvalidArgumentError, Option } from "commander";
+import { BACKENDS } from "../api.js";
+import { KilnError } from "../ir/errors.js";
+import { formatSummary, runConformance } from "./conformance.js";
+import { inspectCommand } from "./inspect.js";
+import { runCommand } from "./run.js";
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive integer");
+  return n;
+}
+
+const backendOption = () => new Option("--backend <name>", "executor").choices(BACKENDS).default("reference");
+
+const program = new Command("kiln")
+  .description("A deep-learning compiler: ONNX models to WebAssembly SIMD and WGSL")
+  .showHelpAfterError();
+
+program.command("run")
+  .description("compile and run a model (a built-in default model when none is given)")
+  .argument("[model]", "an ONNX file")
+  .option("--input <name=file.npy|random>", "an input value (repeatable); unnamed inputs get seeded random data",
+    (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option("--json", "print the outputs as JSON")
+  .addOption(backendOption())
+  .action(async (model: string | undefined, opts) => {
+    await runCommand(model, { inputs: opts.input, json: !!opts.json, backend: opts.backend });
+  });
+
+program.command("conformance")
+  .description("run ONNX backend test folders (model.onnx + test_data_set_*) and classify each test")
+  .argument("<dir>", "folder of test folders")
+  .option("--filter <regex>", "only tests whose name matches")
+  .option("--list <file>", "only the tests named in this file, one per line")
+  .option("--json", "print one JSON object")
+  .option("--jobs <n>", "worker threads", positiveInt)
+  .option("--timeout <seconds>", "time limit per test", positiveInt, 120)
+  .addOption(backendOption())
+  .action(async (dir: string, opts) => {
+    const summary = await runConformance(dir, {
+      filter: opts.filter, list: opts.list, json: !!opts.json, backend: opts.backend, jobs: opts.jobs, timeout: opts.timeout,
+    });
+    console.log(opts.json ? JSON.stringify(summary) : formatSummary(summary));
+  });
+
+program.command("inspect")
+  .description("optimize a model and show the IR after each pass, the fused functions and the memory plan")
+  .argument("<model>", "an ONNX file")
+  .option("--after <pass>", "print the IR after this pass instead of the final one")
+  .option("--full", "print whole tensors in the IR")
+  .option("--json", "print one JSON object")
+  .action(async (model: string, opts) => {
+    await inspectCommand(model, { after: opts.after, json: !!opts.json, full: !!opts.full });
+  });
+
+program.parseAsync().catch((e: unknown) => {
+  if (e instanceof KilnError) console.error(`kiln: ${e.name}: ${e.message}`);
+  else console.error(`kiln: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  process.exit(1);
+});

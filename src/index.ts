@@ -1,0 +1,7 @@
+/** kiln's public entry point. */
+export { InferenceSession, BACKENDS, type Backend, type SessionOptions } from "./api.js";
+export { Tensor } from "./ir/tensor.js";
+export { DTYPES, type DType } from "./ir/dtype.js";
+export * from "./ir/errors.js";
+export type { Model, Graph, Node, Attr } from "./ir/graph.js";
+export { importOnnx } from "./frontend/onnx/import.js";

@@ -1,0 +1,71 @@
+/**
+ * Common subexpression elimination: structurally identical nodes (same op, same inputs, same
+ * attributes) compute the same values, so the later one reads the earlier one's outputs.
+ * Identical initializers (same dtype, shape and bytes) are merged first, which lets nodes over
+ * equal constants match too. Nodes with subgraphs and nondeterministic ops are left alone.
+ */
+import { createHash } from "node:crypto";
+import type { Attr, Graph, Model, Node } from "../ir/graph.js";
+import type { Tensor } from "../ir/tensor.js";
+import { printType } from "../ir/text.js";
+import { subgraphsOf } from "../ir/graph.js";
+import { NONDETERMINISTIC_OPS } from "../ops/registry.js";
+import { renameInNode } from "./graph-utils.js";
+import type { Pass } from "./pass.js";
+
+function tensorKey(t: Tensor): string {
+  const h = createHash("sha1").update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)).digest("hex");
+  return `${printType({ dtype: t.dtype, shape: t.shape })}:${h}`;
+}
+
+function attrKey(a: Attr): string {
+  switch (a.type) {
+    case "tensor": return `t:${tensorKey(a.value)}`;
+    case "tensors": return `ts:${a.value.map(tensorKey).join(";")}`;
+    case "float": return `f:${Object.is(a.value, -0) ? "-0" : a.value}`;
+    case "graph": case "graphs": return "graph"; // never compared: such nodes are skipped
+    default: return `${a.type}:${JSON.stringify(a.value)}`;
+  }
+}
+
+export function eliminateCommonSubexpressions(g: Graph): Graph {
+  const outputs = new Set(g.outputs.map((v) => v.name));
+  const rename = new Map<string, string>();
+  // Equal initializers: keep the first of each kind.
+  const initializers = new Map<string, Tensor>();
+  const byContent = new Map<string, string>();
+  for (const [name, t] of g.initializers) {
+    const k = tensorKey(t);
+    const first = byContent.get(k);
+    if (first !== undefined && !outputs.has(name)) rename.set(name, first);
+    else {
+      byContent.set(k, name);
+      initializers.set(name, t);
+    }
+  }
+  const seen = new Map<string, Node>();
+  const nodes: Node[] = [];
+  for (const original of g.nodes) {
+    const n = renameInNode(original, rename);
+    if (subgraphsOf(n).length > 0 || NONDETERMINISTIC_OPS.has(n.op)) {
+      nodes.push(n);
+      continue;
+    }
+    const key = `${n.op}(${n.inputs.join(",")})#${n.outputs.length}{${Object.keys(n.attrs).sort().map((k) => `${k}=${attrKey(n.attrs[k]!)}`).join(",")}}`;
+    const prev = seen.get(key);
+    const replaceable = prev !== undefined && n.outputs.every((o, i) => o === "" || (!outputs.has(o) && prev.outputs[i] !== ""));
+    if (prev && replaceable) {
+      n.outputs.forEach((o, i) => o !== "" && rename.set(o, prev.outputs[i]!));
+      continue;
+    }
+    if (!prev) seen.set(key, n);
+    nodes.push(n);
+  }
+  if (rename.size === 0) return g;
+  return { ...g, initializers, nodes: nodes.map((n) => renameInNode(n, rename)) };
+}
+
+export const cse: Pass = {
+  name: "cse",
+  run: (m: Model) => ({ ...m, graph: eliminateCommonSubexpressions(m.graph) }),
+};

@@ -1,0 +1,133 @@
+/**
+ * Static memory planning. Given a graph (normally the fused graph) and its node order as the
+ * schedule, every value a node produces gets an offset in one activation arena:
+ *   - lifetimes run from the producing step to the last reading step (graph outputs to the end);
+ *   - an elementwise kernel may write its output over an input that dies at that step and has
+ *     the same size (in-place), so the two share one buffer;
+ *   - buffers are placed greedily, largest first, each in the smallest gap left by the buffers
+ *     whose lifetimes overlap it (best fit).
+ * Weights (initializers) live apart from the arena and are not planned. Shapes with symbols give
+ * a plan per binding of the symbols: `planMemory(graph, { N: 8 })`.
+ */
+import { DTYPE_INFO } from "../ir/dtype.js";
+import { evalDim } from "../ir/dim.js";
+import { ModelError } from "../ir/errors.js";
+import type { Graph, Node } from "../ir/graph.js";
+import { patternOf } from "../ops/registry.js";
+import { nodeReads } from "./graph-utils.js";
+
+/** Buffers start on 64-byte boundaries (a cache line, and enough for SIMD loads). */
+export const ALIGNMENT = 64;
+
+export interface PlannedBuffer {
+  /** The values stored here, in order (more than one when kernels run in place). */
+  readonly values: readonly string[];
+  readonly offset: number;
+  readonly bytes: number;
+  /** First and last schedule step (node index) at which the buffer is live. */
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface MemoryPlan {
+  readonly arenaBytes: number;
+  /** The largest total size of buffers live at one step: no plan can use less. */
+  readonly lowerBoundBytes: number;
+  /** Every value in a buffer of its own. */
+  readonly naiveBytes: number;
+  readonly buffers: readonly PlannedBuffer[];
+  /** Value -> arena offset. */
+  readonly offsets: ReadonlyMap<string, number>;
+}
+
+const align = (n: number) => Math.ceil(n / ALIGNMENT) * ALIGNMENT;
+
+/** Whether a node only maps elements to elements, so its output may overwrite an input. */
+function isElementwiseKernel(n: Node): boolean {
+  if (n.op === "kiln:Fused") {
+    const body = n.attrs["body"];
+    return body?.type === "graph" && body.value.nodes.every(isElementwiseKernel);
+  }
+  const p = patternOf(n);
+  return p === "elementwise" || p === "broadcast";
+}
+
+export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> = {}): MemoryPlan {
+  const steps = g.nodes.length;
+  const bytesOf = (v: string): number => {
+    const t = g.valueTypes.get(v) ?? g.outputs.find((o) => o.name === v)?.type;
+    if (!t || t.shape === null) throw new ModelError(`memory planning: value "${v}" has no known shape`);
+    let n = 1;
+    for (const d of t.shape) {
+      const x = evalDim(d, symbols);
+      if (x === undefined) throw new ModelError(`memory planning: value "${v}" has dimension ${d}; bind its symbols`);
+      n *= x;
+    }
+    return align(n * DTYPE_INFO[t.dtype].bytes);
+  };
+
+  const def = new Map<string, number>();
+  const lastUse = new Map<string, number>();
+  g.nodes.forEach((n, i) => {
+    for (const o of n.outputs) if (o !== "") def.set(o, i);
+    for (const v of nodeReads(n)) if (def.has(v)) lastUse.set(v, i);
+  });
+  for (const v of g.outputs) if (def.has(v.name)) lastUse.set(v.name, steps);
+  const graphOutputs = new Set(g.outputs.map((v) => v.name));
+
+  // Buffers as chains of values; an in-place output joins the chain of the input it overwrites.
+  const chains: { values: string[]; bytes: number; start: number; end: number }[] = [];
+  const chainOf = new Map<string, number>();
+  g.nodes.forEach((n, i) => {
+    const inPlaceCandidates = isElementwiseKernel(n)
+      ? n.inputs.filter((x) => def.has(x) && lastUse.get(x) === i && !graphOutputs.has(x))
+      : [];
+    for (const o of n.outputs) {
+      if (o === "") continue;
+      const bytes = bytesOf(o);
+      const end = lastUse.get(o) ?? i;
+      const reuse = inPlaceCandidates.find((x) => {
+        const c = chains[chainOf.get(x)!]!;
+        return c.bytes === bytes && c.end === i;
+      });
+      if (reuse !== undefined) {
+        const k = chainOf.get(reuse)!;
+        chains[k]!.values.push(o);
+        chains[k]!.end = end;
+        chainOf.set(o, k);
+        inPlaceCandidates.splice(inPlaceCandidates.indexOf(reuse), 1);
+      } else {
+        chainOf.set(o, chains.length);
+        chains.push({ values: [o], bytes, start: i, end });
+      }
+    }
+  });
+
+  const order = chains.map((_, k) => k).sort((a, b) => chains[b]!.bytes - chains[a]!.bytes || chains[a]!.start - chains[b]!.start);
+  const placed: PlannedBuffer[] = [];
+  let arena = 0;
+  for (const k of order) {
+    const c = chains[k]!;
+    const busy = placed.filter((p) => p.start <= c.end && c.start <= p.end).sort((a, b) => a.offset - b.offset);
+    let best = -1, bestGap = Infinity, cursor = 0;
+    for (const p of busy) {
+      const gap = p.offset - cursor;
+      if (gap >= c.bytes && gap < bestGap) { best = cursor; bestGap = gap; }
+      cursor = Math.max(cursor, p.offset + p.bytes);
+    }
+    const offset = best >= 0 ? best : cursor;
+    placed.push({ values: c.values, offset, bytes: c.bytes, start: c.start, end: c.end });
+    arena = Math.max(arena, offset + c.bytes);
+  }
+
+  let lowerBound = 0;
+  for (let t = 0; t <= steps; t++) {
+    let live = 0;
+    for (const c of chains) if (c.start <= t && t <= c.end) live += c.bytes;
+    lowerBound = Math.max(lowerBound, live);
+  }
+  const naive = [...def.keys()].reduce((s, v) => s + bytesOf(v), 0);
+  const offsets = new Map<string, number>();
+  for (const p of placed) for (const v of p.values) offsets.set(v, p.offset);
+  return { arenaBytes: arena, lowerBoundBytes: lowerBound, naiveBytes: naive, buffers: placed, offsets };
+}
