@@ -445,7 +445,7 @@ const gridSample: OpDef = {
           // Grid coordinates come in reverse axis order (x is the last spatial axis).
           const g = gv[gbase + (r - 1 - ax)]!;
           let v = alignCorners ? ((g + 1) / 2) * (d - 1) : ((g + 1) * d - 1) / 2;
-          if (mode === "nearest") v = r === 3 ? (v >= 0 ? Math.floor(v + 0.5) : Math.ceil(v - 0.5)) : roundEven(v);
+          if (mode === "nearest") v = roundEven(v);
           if (v < lo[ax]! || v > hi[ax]!) {
             if (padding === "border") v = Math.min(Math.max(v, 0), d - 1);
             else if (padding === "reflection") v = reflect(v, lo[ax]!, hi[ax]!);
