@@ -1,7 +1,7 @@
 /** Sampling and detection: Resize, Upsample, GridSample, AffineGrid, RoiAlign, NonMaxSuppression. */
 import { ModelError, UnsupportedError } from "../ir/errors.js";
 import { Tensor, shapeSize, stridesOf } from "../ir/tensor.js";
-import type { Dim, TensorType } from "../ir/types.js";
+import { type Dim, type TensorType, isStaticShape } from "../ir/types.js";
 import type { EvalContext, InferContext, OpDef } from "./registry.js";
 import { inputType, normAxes, req } from "./util.js";
 
@@ -203,7 +203,7 @@ function runResize(
   const taps = x.shape.map((d, a) => {
     const k = axes.indexOf(a);
     if (k < 0) return identityTaps(d);
-    const r: [number, number] = roi !== null && roi.length === 2 * axes.length ? [roi[k]!, roi[axes.length + k]!] : [0, 1];
+    const r: [number, number] = roi !== null && p.ctm === "tf_crop_and_resize" ? [roi[k]!, roi[axes.length + k]!] : [0, 1];
     return resizeAxis(p, d, outShape[a]!, scale[a]!, r);
   });
   return Tensor.fromNumbers(x.dtype, outShape, sampleSeparable(x.numbers(), x.shape, taps, p.extrapolation));
@@ -214,31 +214,27 @@ function optValues(t: Tensor | null | undefined): number[] | null {
   return t === null || t === undefined || t.size === 0 ? null : t.ints();
 }
 
-/** Output shape of a resize given optional compile-time scales/sizes. */
+/** Output shape of a resize given its compile-time scales/sizes where known (fresh dims otherwise). */
 function resizeInferShape(
   ctx: InferContext, x: TensorType, axesAttr: readonly number[] | undefined,
   scalesT: Tensor | undefined, sizesT: Tensor | undefined, sizesPresent: boolean, policy: string,
-): (Dim)[] | null {
+): Dim[] | null {
   if (x.shape === null) return null;
-  const r = x.shape.length;
-  const axes = axesAttr ? normAxes(axesAttr, r, ctx.node.op) : Array.from({ length: r }, (_, i) => i);
-  const sizes = optValues(sizesT);
-  const scales = sizes === null ? optValues(scalesT) : null;
-  const out: Dim[] = [...x.shape];
+  const shape = x.shape;
+  const axes = axesAttr ? normAxes(axesAttr, shape.length, ctx.node.op) : shape.map((_, i) => i);
+  const sizes = sizesPresent ? optValues(sizesT) : null;
+  const scales = sizesPresent ? null : optValues(scalesT);
+  const out: Dim[] = [...shape];
   if (sizes !== null && sizes.length === axes.length) {
-    if (policy === "stretch" || x.shape.every((d) => typeof d === "number")) {
-      if (policy === "stretch") axes.forEach((a, i) => { out[a] = sizes[i]!; });
-      else {
-        const plan = resizePlan(x.shape as number[], axes, null, sizes, policy, ctx.node.op);
-        return plan.outShape;
-      }
+    if (policy === "stretch") {
+      axes.forEach((a, i) => { out[a] = sizes[i]!; });
       return out;
     }
-  } else if (sizes === null && !sizesPresent && scales !== null && scales.length === axes.length) {
+    if (isStaticShape(shape)) return resizePlan(shape, axes, null, sizes, policy, ctx.node.op).outShape;
+  } else if (scales !== null && scales.length === axes.length) {
     axes.forEach((a, i) => {
-      const d = x.shape![a]!;
-      if (scales[i] === 1) out[a] = d;
-      else out[a] = typeof d === "number" ? Math.floor(scales[i]! * d) : ctx.fresh();
+      const d = shape[a]!;
+      if (scales[i] !== 1) out[a] = typeof d === "number" ? Math.floor(scales[i]! * d) : ctx.fresh();
     });
     return out;
   }
@@ -263,8 +259,8 @@ const resize: OpDef = {
   infer: (ctx) => {
     const x = inputType(ctx, 0);
     if (ctx.opset < 11) return [{ dtype: x.dtype, shape: resizeInferShape(ctx, x, undefined, ctx.constants[1], undefined, false, "stretch") }];
-    const sizesPresent = ctx.inputs[3] !== null && ctx.inputs[3] !== undefined
-      && !(ctx.inputs[3].shape !== null && ctx.inputs[3].shape[0] === 0);
+    const sizesT = ctx.inputs[3];
+    const sizesPresent = sizesT !== null && sizesT !== undefined && !(sizesT.shape !== null && sizesT.shape[0] === 0);
     const attrs = ctx.opset >= 18 ? ctx.attrs : null;
     return [{
       dtype: x.dtype,
@@ -389,7 +385,7 @@ function roundEven(v: number): number {
 
 const gridSample: OpDef = {
   name: "GridSample",
-  pattern: "opaque",
+  pattern: "injective",
   attrs: {
     align_corners: { type: "int", default: 0 },
     mode: { type: "string", default: (opset) => (opset >= 20 ? "linear" : "bilinear") },
@@ -414,6 +410,7 @@ const gridSample: OpDef = {
     if (padding !== "zeros" && padding !== "border" && padding !== "reflection") {
       throw new UnsupportedError(`GridSample: padding_mode '${padding}'`, `GridSample padding_mode ${padding}`);
     }
+    if (X.rank < 3) throw new ModelError(`GridSample: input must have rank 3 or more, got [${X.shape}]`);
     const [N, C] = X.shape as [number, number];
     const dims = X.shape.slice(2);
     const r = dims.length;
@@ -488,7 +485,7 @@ const gridSample: OpDef = {
 
 const affineGrid: OpDef = {
   name: "AffineGrid",
-  pattern: "opaque",
+  pattern: "injective",
   attrs: { align_corners: { type: "int", default: 0 } },
   infer: (ctx) => {
     const theta = inputType(ctx, 0);
@@ -516,6 +513,7 @@ const affineGrid: OpDef = {
       throw new ModelError(`AffineGrid: theta shape [${theta.shape}] does not fit size [${size}]`);
     }
     const tv = theta.numbers();
+    // A single aligned sample sits at -1, as torch.linspace(-1, 1, 1) gives.
     const coord = (i: number, d: number): number =>
       alignCorners ? (d === 1 ? -1 : -1 + (2 * i) / (d - 1)) : -1 + (2 * i + 1) / d;
     const P = shapeSize(sp);
@@ -543,7 +541,7 @@ const affineGrid: OpDef = {
 
 const roiAlign: OpDef = {
   name: "RoiAlign",
-  pattern: "opaque",
+  pattern: "out-elementwise-fusable",
   attrs: {
     coordinate_transformation_mode: { type: "string", default: "half_pixel", since: 16 },
     mode: { type: "string", default: "avg" },
