@@ -83,6 +83,16 @@ test("GridSample bilinear with zeros/border padding and align_corners", () => {
   close(run("GridSample", [x, g2], { mode: str("nearest") }), [1, 1, 1, 1], [0]);
 });
 
+test("GridSample padding modes outside the image (align_corners=1)", () => {
+  const x = f32([1, 1, 1, 3], [10, 20, 30]);
+  // x = -1.5 denormalizes to -0.5: reflected to 0.5 (15), clamped to 0 (10), or half zero padding (5).
+  const g = f32([1, 1, 1, 2], [-1.5, 0]);
+  const ac = { align_corners: int(1) };
+  close(run("GridSample", [x, g], { ...ac, padding_mode: str("reflection") }), [1, 1, 1, 1], [15]);
+  close(run("GridSample", [x, g], { ...ac, padding_mode: str("border") }), [1, 1, 1, 1], [10]);
+  close(run("GridSample", [x, g], ac), [1, 1, 1, 1], [5]);
+});
+
 test("AffineGrid 2-D", () => {
   // Base grid of a 2x2 image without corner alignment is +-0.5; theta scales y by 2 and shifts x by 0.25.
   const theta = f32([1, 2, 3], [1, 0, 0.25, 0, 2, 0]);
