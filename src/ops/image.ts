@@ -541,7 +541,7 @@ const affineGrid: OpDef = {
 
 const roiAlign: OpDef = {
   name: "RoiAlign",
-  pattern: "out-elementwise-fusable",
+  pattern: "opaque",
   attrs: {
     coordinate_transformation_mode: { type: "string", default: "half_pixel", since: 16 },
     mode: { type: "string", default: "avg" },
