@@ -178,7 +178,6 @@ export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> =
     const size = attempt.reduce((m, p) => Math.max(m, p.offset + p.bytes), 0);
     if (size < arena) [placed, arena] = [attempt, size];
   }
-  if (chains.length === 0) arena = 0;
 
   let lowerBound = 0;
   for (let t = 0; t <= steps; t++) {
