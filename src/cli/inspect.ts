@@ -4,6 +4,7 @@ import { importOnnx } from "../frontend/onnx/import.js";
 import { UsageError } from "./conformance.js";
 import type { Graph, Model } from "../ir/graph.js";
 import { printModel } from "../ir/text.js";
+import { displayOp } from "../ops/layout.js";
 import { naiveBytes, planMemory } from "../passes/memory-plan.js";
 import { DEFAULT_PIPELINE, optimize } from "../passes/pipeline.js";
 import "../ops/index.js";
@@ -47,7 +48,7 @@ export async function inspectCommand(path: string, opts: InspectOptions): Promis
   const plan = planMemory(fused.graph);
   const groups = fused.graph.nodes.map((n) => {
     const body = n.op === "kiln:Fused" ? n.attrs["body"] : undefined;
-    return { name: n.name || n.op, ops: body?.type === "graph" ? body.value.nodes.map((m) => m.op) : [n.op] };
+    return { name: n.name || n.op, ops: body?.type === "graph" ? body.value.nodes.map(displayOp) : [displayOp(n)] };
   });
   // naiveBytes: every intermediate of the optimized graph before fusion in a buffer of its own,
   // what an op-by-op runtime without planning allocates; naiveFusedBytes: the same for the fused graph.
@@ -55,7 +56,7 @@ export async function inspectCommand(path: string, opts: InspectOptions): Promis
     arenaBytes: plan.arenaBytes, lowerBoundBytes: plan.lowerBoundBytes,
     naiveBytes: naiveBytes(unfused.graph), naiveFusedBytes: plan.naiveBytes,
   };
-  const printed = printModel(dumped ?? fused, opts.full ? {} : { elideTensorBytes: 256 });
+  const printed = printModel(dumped ?? fused, opts.full ? {} : { elideTensorBytes: 64 });
   if (opts.json) {
     console.log(JSON.stringify({
       model: path,
