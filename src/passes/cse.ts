@@ -62,7 +62,7 @@ export function eliminateCommonSubexpressions(g: Graph): Graph {
       nodes.push(n);
       continue;
     }
-    const key = `${n.op}(${n.inputs.join(",")})#${n.outputs.length}{${Object.keys(n.attrs).sort().map((k) => `${k}=${attrKey(n.attrs[k]!)}`).join(",")}}`;
+    const key = `${n.op}(${JSON.stringify(n.inputs)})#${n.outputs.length}{${Object.keys(n.attrs).sort().map((k) => `${k}=${attrKey(n.attrs[k]!)}`).join(",")}}`;
     const prev = seen.get(key);
     const replaceable = prev !== undefined && n.outputs.every((o, i) => o === "" || (!outputs.has(o) && prev.outputs[i] !== ""));
     if (prev && replaceable) {

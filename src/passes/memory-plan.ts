@@ -74,6 +74,7 @@ export function naiveBytes(g: Graph, symbols: Readonly<Record<string, number>> =
 }
 
 const ELEMENTWISE = new Set(["elementwise", "broadcast"]);
+const ANCHORS = new Set(["out-elementwise-fusable", "reduction"]);
 
 /**
  * The inputs a kernel reads only at the index it writes, so its output may overwrite them: any
@@ -84,7 +85,12 @@ function inPlaceInputs(n: Node): string[] {
   if (n.op === "kiln:Fused") {
     const body = n.attrs["body"];
     if (body?.type !== "graph") return [];
-    return n.inputs.filter((x) => body.value.nodes.every((m) => !m.inputs.includes(x) || ELEMENTWISE.has(patternOf(m))));
+    // Only an anchor followed by elementwise ops writes each output element from the same index
+    // of its elementwise inputs; an injective member (a Transpose, say) would move elements.
+    const nodes = body.value.nodes;
+    const anchors = nodes.filter((m) => !ELEMENTWISE.has(patternOf(m)));
+    if (anchors.length > 1 || anchors.some((a) => !ANCHORS.has(patternOf(a)))) return [];
+    return n.inputs.filter((x) => nodes.every((m) => !m.inputs.includes(x) || ELEMENTWISE.has(patternOf(m))));
   }
   return ELEMENTWISE.has(patternOf(n)) ? [...n.inputs] : [];
 }
@@ -126,8 +132,11 @@ export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> =
     return align(n * DTYPE_INFO[t.dtype].bytes);
   };
 
-  const shapeKey = (v: string) => (g.valueTypes.get(v)?.shape ?? []).join(",");
-  const sameShape = (a: string, b: string) => g.valueTypes.has(a) && shapeKey(a) === shapeKey(b);
+  const typeKey = (v: string) => {
+    const t = g.valueTypes.get(v);
+    return t && t.shape ? `${t.dtype}[${t.shape.join(",")}]` : undefined;
+  };
+  const sameType = (a: string, b: string) => typeKey(a) !== undefined && typeKey(a) === typeKey(b);
 
   const weights = constantValues(g);
   const def = new Map<string, number>();
@@ -150,7 +159,7 @@ export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> =
       const end = lastUse.get(o) ?? i;
       const reuse = inPlaceCandidates.find((x) => {
         const c = chains[chainOf.get(x)!]!;
-        return c.bytes === bytes && c.end === i && sameShape(x, o);
+        return c.bytes === bytes && c.end === i && sameType(x, o);
       });
       if (reuse !== undefined) {
         const k = chainOf.get(reuse)!;

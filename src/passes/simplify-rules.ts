@@ -4,7 +4,7 @@
  * shapes where an op is dropped, constants that really are 0 or 1, single-use producers where
  * a producer is changed.
  */
-import type { Node } from "../ir/graph.js";
+import type { Attr, Node } from "../ir/graph.js";
 import { Tensor, shapeSize } from "../ir/tensor.js";
 import type { TensorType } from "../ir/types.js";
 import type { Rewrite, Rule, RuleContext } from "./rewrite.js";
@@ -87,9 +87,16 @@ function rebuiltConv(ctx: RuleContext, conv: Node, w: Tensor, scale: Float64Arra
   };
 }
 
+/** Before opset 7, BatchNormalization and Dropout train unless `is_test` is set. */
+function trainingBeforeOpset7(n: Node, ctx: RuleContext): boolean {
+  const isTest = n.attrs["is_test"];
+  return (ctx.opsets[""] ?? 1) < 7 && !(isTest?.type === "int" && isTest.value !== 0);
+}
+
 /** BatchNormalization's inference-mode scale and shift per channel, when all its parameters are constant. */
 function bnAffine(n: Node, ctx: RuleContext): { scale: Float64Array; shift: Float64Array } | null {
   if (n.outputs.slice(1).some((o) => o !== "" && ctx.uses(o) > 0)) return null;
+  if (trainingBeforeOpset7(n, ctx)) return null;
   if (n.attrs["training_mode"]?.type === "int" && n.attrs["training_mode"].value !== 0) return null;
   const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((i) => ctx.constant(n.inputs[i] ?? ""));
   if (!gamma || !beta || !mean || !variance) return null;
@@ -141,7 +148,7 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
     name: "dropout", op: "Dropout",
     apply: (n, ctx) => {
       const training = n.inputs[2] ? ctx.constant(n.inputs[2]) : undefined;
-      if (n.inputs[2] && !allEqual(training, 0)) return null;
+      if ((n.inputs[2] && !allEqual(training, 0)) || trainingBeforeOpset7(n, ctx)) return null;
       return passThrough(n, ctx);
     },
   },
@@ -181,10 +188,13 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
     apply: (n, ctx) => {
       const inner = ctx.producer(n.inputs[0]!);
       const out = ctx.type(n.outputs[0]!);
-      if (!inner || inner.op !== "Reshape" || !isStatic(out)) return null;
+      const opset = ctx.opsets[""] ?? 1;
+      // The shape is an input from opset 5; a literal 0 needs allowzero (opset 14).
+      if (!inner || inner.op !== "Reshape" || !isStatic(out) || opset < 5 || (out.shape.includes(0) && opset < 14)) return null;
       const shapeName = ctx.freshName(`${n.outputs[0]}_shape`);
+      const attrs: Record<string, Attr> = out.shape.includes(0) ? { allowzero: { type: "int", value: 1 } } : {};
       return {
-        nodes: [{ ...n, inputs: [inner.inputs[0]!, shapeName], attrs: {} }],
+        nodes: [{ ...n, inputs: [inner.inputs[0]!, shapeName], attrs }],
         initializers: new Map([[shapeName, int64(out.shape)]]),
       };
     },
