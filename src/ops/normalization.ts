@@ -4,7 +4,7 @@ import { EvalError, ModelError, UnsupportedError } from "../ir/errors.js";
 import { Tensor, shapeSize } from "../ir/tensor.js";
 import type { Dim, TensorType } from "../ir/types.js";
 import type { EvalContext, InferContext, OpDef } from "./registry.js";
-import { groupAlong } from "./reduce.js";
+import { groupAlong, maxOf } from "./reduce.js";
 import { broadcastIndex, inputType, normAxes, normAxis, req, sameAsInput } from "./util.js";
 
 /**
@@ -53,7 +53,7 @@ function softmaxLike(name: string, rowFn: (vals: number[]) => number[]): OpDef {
 }
 
 function softmaxRow(vals: number[]): number[] {
-  const m = Math.max(...vals);
+  const m = maxOf(vals);
   const e = vals.map((x) => Math.exp(x - m));
   const s = e.reduce((a, b) => a + b, 0);
   return e.map((x) => x / s);
@@ -61,7 +61,7 @@ function softmaxRow(vals: number[]): number[] {
 
 /** log(softmax(x)) = x - max - log(sum(exp(x - max))), stable for large inputs. */
 export function logSoftmaxRow(vals: number[]): number[] {
-  const m = Math.max(...vals);
+  const m = maxOf(vals);
   const lse = Math.log(vals.reduce((a, x) => a + Math.exp(x - m), 0));
   return vals.map((x) => x - m - lse);
 }
@@ -122,8 +122,8 @@ const batchNorm: OpDef = {
   },
   infer: (ctx) => {
     const x = inputType(ctx, 0);
-    const mean = ctx.inputs[3] ?? x;
-    const stat: TensorType = { dtype: mean.dtype, shape: x.shape === null ? null : [x.shape[1] ?? 1] };
+    const runMean = ctx.inputs[3] ?? x;
+    const stat: TensorType = { dtype: runMean.dtype, shape: x.shape === null ? null : [x.shape[1] ?? 1] };
     return [x, ...Array.from({ length: ctx.outputCount - 1 }, () => stat)];
   },
   evaluate: (ctx) => {
@@ -136,10 +136,11 @@ const batchNorm: OpDef = {
     const runVar = req(ctx.inputs[4], op, 4).numbers();
     if (ctx.opset < 9 && ctx.attrs.int("spatial") === 0) throw new UnsupportedError(`${op}: spatial=0 is not supported`, `${op} spatial=0`);
     const training = ctx.opset >= 14 ? ctx.attrs.int("training_mode") !== 0 : ctx.opset < 7 && ctx.attrs.int("is_test") === 0;
-    if (ctx.opset < 14 && ctx.opset >= 7 && ctx.outputCount > 1) {
+    const wants = (i: number): boolean => (ctx.node.outputs[i] ?? "") !== "";
+    if (ctx.opset < 14 && ctx.opset >= 7 && [1, 2, 3, 4].some(wants)) {
       throw new UnsupportedError(`${op}: training outputs before opset 14 are not supported`, `${op} training outputs opset<14`);
     }
-    if (ctx.opset < 7 && ctx.outputCount > 3) throw new UnsupportedError(`${op}: saved statistics outputs are not supported`, `${op} saved outputs`);
+    if (ctx.opset < 7 && [3, 4].some(wants)) throw new UnsupportedError(`${op}: saved statistics outputs are not supported`, `${op} saved outputs`);
     const eps = ctx.attrs.float("epsilon");
     const C = x.rank > 1 ? x.shape[1]! : 1;
     const outer = x.shape[0] ?? 1;
@@ -415,6 +416,37 @@ const lrn: OpDef = {
 
 // ---------------------------------------------------------------- Dropout
 
+/**
+ * Uniform doubles in [0, 1) from MT19937 seeded as numpy's RandomState(seed), so a seeded
+ * training-mode Dropout draws the same mask as the ONNX reference implementation.
+ */
+function mt19937Uniform(seed: number): () => number {
+  const N = 624;
+  const mt = new Uint32Array(N);
+  mt[0] = seed >>> 0;
+  for (let i = 1; i < N; i++) {
+    const p = mt[i - 1]! ^ (mt[i - 1]! >>> 30);
+    mt[i] = (Math.imul(1812433253, p) + i) >>> 0;
+  }
+  let pos = N;
+  const next = (): number => {
+    if (pos >= N) {
+      for (let i = 0; i < N; i++) {
+        const y = (mt[i]! & 0x80000000) | (mt[(i + 1) % N]! & 0x7fffffff);
+        mt[i] = mt[(i + 397) % N]! ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
+      }
+      pos = 0;
+    }
+    let y = mt[pos++]!;
+    y ^= y >>> 11;
+    y ^= (y << 7) & 0x9d2c5680;
+    y ^= (y << 15) & 0xefc60000;
+    y ^= y >>> 18;
+    return y >>> 0;
+  };
+  return () => ((next() >>> 5) * 67108864 + (next() >>> 6)) / 9007199254740992;
+}
+
 /** Mask dtype: the input's before opset 10, bool from 10. */
 const maskDtype = (opset: number, x: DType): DType => (opset >= 10 ? "bool" : x);
 
@@ -445,11 +477,22 @@ const dropout: OpDef = {
       ratio = ctx.attrs.float("ratio");
       training = ctx.opset < 7 && ctx.attrs.int("is_test") === 0;
     }
+    const keep = new Float64Array(x.size).fill(1);
+    let y = x;
     if (training && ratio !== 0) {
-      throw new UnsupportedError(`${op}: random dropout in training mode is not supported`, `${op} training mode`);
+      if (ratio < 0 || ratio >= 1) throw new EvalError(`${op}: ratio must be in [0, 1), got ${ratio}`);
+      const seed = ctx.opset >= 12 ? ctx.attrs.optInt("seed") : undefined;
+      const uniform = mt19937Uniform(seed ?? Math.floor(Math.random() * 2 ** 32));
+      const scale = 1 / (1 - ratio);
+      const v = x.numbers();
+      for (let i = 0; i < v.length; i++) {
+        keep[i] = uniform() >= ratio ? 1 : 0;
+        v[i] = keep[i]! * v[i]! * scale;
+      }
+      y = Tensor.fromNumbers(x.dtype, x.shape, v);
     }
-    const outs: Tensor[] = [x];
-    if (ctx.outputCount > 1) outs.push(Tensor.fromNumbers(maskDtype(ctx.opset, x.dtype), x.shape, new Float64Array(x.size).fill(1)));
+    const outs: Tensor[] = [y];
+    if (ctx.outputCount > 1) outs.push(Tensor.fromNumbers(maskDtype(ctx.opset, x.dtype), x.shape, keep));
     return outs;
   },
 };

@@ -115,8 +115,15 @@ function reduceOp(name: string, f: (vals: number[]) => number): OpDef {
 
 const sum = (v: number[]): number => v.reduce((a, b) => a + b, 0);
 
+/** Largest value (-Infinity if empty); a loop, since spreading a long array overflows the stack. */
+export function maxOf(v: readonly number[]): number {
+  let m = -Infinity;
+  for (const x of v) if (x > m || Number.isNaN(x)) m = x;
+  return m;
+}
+
 function logSumExp(v: number[]): number {
-  const m = Math.max(...v);
+  const m = maxOf(v);
   if (!Number.isFinite(m)) return Math.log(sum(v.map(Math.exp)));
   return m + Math.log(sum(v.map((x) => Math.exp(x - m))));
 }
@@ -124,7 +131,7 @@ function logSumExp(v: number[]): number {
 const reductions: OpDef[] = [
   reduceOp("ReduceSum", sum),
   reduceOp("ReduceMean", (v) => sum(v) / v.length),
-  reduceOp("ReduceMax", (v) => v.reduce((a, b) => (b > a || Number.isNaN(b) ? b : a), -Infinity)),
+  reduceOp("ReduceMax", maxOf),
   reduceOp("ReduceMin", (v) => v.reduce((a, b) => (b < a || Number.isNaN(b) ? b : a), Infinity)),
   reduceOp("ReduceProd", (v) => v.reduce((a, b) => a * b, 1)),
   reduceOp("ReduceL1", (v) => sum(v.map(Math.abs))),
