@@ -186,6 +186,17 @@ describe("simplify: neutral operands", () => {
   });
 });
 
+describe("simplify: initializers that are also graph inputs", () => {
+  it("mul-one: an input whose default value is all ones is not a constant (a feed overrides it)", () => {
+    const b = new GraphBuilder("t");
+    const x = b.input("x", "float32", [3]);
+    const c = b.input("c", "float32", [3]);
+    b.weight("c", f32([3], [1, 1, 1]));
+    b.output(b.node("Exp", [b.node("Mul", [b.node("Neg", [x]), c])]));
+    check(b.build(), new Map([["x", rand([3], 36)], ["c", f32([3], [2, 2, 2])]]), "mul-one", false);
+  });
+});
+
 describe("simplify: shape op pairs", () => {
   const x234 = [2, 3, 4];
 
@@ -221,6 +232,16 @@ describe("simplify: shape op pairs", () => {
     b.output(b.node("Reshape", [b.node("Reshape", [x, b.weight("s1", i64([-1]))]), b.weight("s2", i64([-1, 2]))]));
     const out = check(b.build(), new Map([["x", rand([2, 6], 5)]]), "reshape-reshape", false);
     assert.deepEqual(opsOf(out), ["Reshape", "Reshape"]);
+  });
+
+  it("reshape-reshape: a static shape holding a 0 keeps meaning an empty dimension", () => {
+    // x [2,0] -> Reshape([0,2], allowzero=1) -> [0,2] -> Reshape([0,1,2]) -> [0,1,2] (0 copies the 0).
+    // Rewritten as Reshape(x, [0,1,2]) without allowzero, the 0 copies x's 2 instead.
+    const b = new GraphBuilder("t");
+    const x = b.input("x", "float32", [2, 0]);
+    b.output(b.node("Reshape", [b.node("Reshape", [x, b.weight("s1", i64([0, 2]))], { allowzero: 1 }), b.weight("s2", i64([0, 1, 2]))]));
+    const original = typed(b.build());
+    assertSameOutputs(original, simplify(original).model, new Map([["x", Tensor.zeros("float32", [2, 0])]]));
   });
 
   it("squeeze-inverse: Squeeze(Unsqueeze(x)) on the same axis disappears", () => {
