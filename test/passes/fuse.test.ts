@@ -11,7 +11,7 @@ import type { Tensor } from "../../src/ir/tensor.js";
 import { patternOf } from "../../src/ops/registry.js";
 import { fuseOperators } from "../../src/passes/fuse.js";
 import { nodeReads } from "../../src/passes/graph-utils.js";
-import { RELU, assertSameOutputs, i64, opsOf, rand, typed } from "./graph-helpers.js";
+import { RELU, assertSameOutputs, i64, opsOf, rand, randomGraph, typed } from "./graph-helpers.js";
 
 const C = 4;
 const xFeeds = () => new Map([["x", rand([1, 3, 6, 6], 40)]]);
@@ -169,5 +169,12 @@ describe("fusion", () => {
     const { fused, groups } = fuse(b.build(), new Map([["x", rand([1, C, 6, 6], 18)]]));
     assert.deepEqual(opsOf(fused), ["kiln:Fused", "kiln:Fused"]);
     assert.deepEqual(groups.map((g) => g.map((n) => n.op)), [["Conv", "Add", RELU], ["Conv", "Add", "Add", RELU]]);
+  });
+
+  it("random DAGs of every pattern kind fuse into convex groups that verify and compute the same numbers", () => {
+    for (let seed = 1; seed <= 60; seed++) {
+      const m = randomGraph(seed, [2, 4]);
+      fuse(m, new Map([["x", rand([2, 4], 100 + seed)], ["y", rand([2, 4], 200 + seed)]]));
+    }
   });
 });

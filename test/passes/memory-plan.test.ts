@@ -6,7 +6,7 @@ import { ModelError } from "../../src/ir/errors.js";
 import type { Graph } from "../../src/ir/graph.js";
 import { fuseOperators } from "../../src/passes/fuse.js";
 import { ALIGNMENT, planMemory, type MemoryPlan } from "../../src/passes/memory-plan.js";
-import { RELU, i64, rand, typed } from "./graph-helpers.js";
+import { RELU, i64, rand, randomGraph, typed } from "./graph-helpers.js";
 
 /** Invariants of any plan: bounds, alignment, every value placed, and no two live buffers overlap. */
 function assertValidPlan(g: Graph, plan: MemoryPlan): void {
@@ -101,6 +101,13 @@ describe("memory planning", () => {
       const plan = planMemory(graph);
       assertValidPlan(graph, plan);
       assert.ok(plan.arenaBytes < plan.naiveBytes);
+    }
+  });
+
+  it("random graphs, fused and not: live buffers never overlap and the arena stays within its bounds", () => {
+    for (let seed = 1; seed <= 60; seed++) {
+      const g = typed(randomGraph(seed, [8, 16])).graph;
+      for (const graph of [g, fuseOperators(g).graph]) assertValidPlan(graph, planMemory(graph));
     }
   });
 
