@@ -83,6 +83,17 @@ describe("simplify: pass-through rules", () => {
     assert.deepEqual(opsOf(out), ["Neg", "Dropout", "Exp"]);
   });
 
+  it("dropout: before opset 7, is_test=0 (the default) is training mode and keeps it", () => {
+    const build = (isTest: number) => {
+      const b = new GraphBuilder("t", { "": 6 });
+      const x = b.input("x", "float32", [2, 3]);
+      b.output(b.node("Neg", [b.node("Dropout", [x], { is_test: isTest })]));
+      return typed(b.build());
+    };
+    assert.equal(simplify(build(1)).fired.has("dropout"), true);
+    assert.equal(simplify(build(0)).fired.has("dropout"), false, "a training-mode Dropout (random mask) was dropped");
+  });
+
   it("dropout: a Dropout whose mask is read is kept", () => {
     const b = new GraphBuilder("t");
     const x = b.input("x", "float32", [2, 3]);
@@ -349,6 +360,18 @@ describe("simplify: folding into convolutions and matrix products", () => {
     b.output(b.node("BatchNormalization", [x, ...bnWeights(b, C)]));
     const out = check(b.build(), new Map([["x", rand([2, C, 3, 3], 29)]]), "batchnorm-to-affine", true, 1e-4);
     assert.deepEqual(opsOf(out), ["Mul", "Add"]);
+  });
+
+  it("batchnorm-to-affine: before opset 7, is_test=0 (the default) is training mode and is not folded", () => {
+    const build = (isTest: number) => {
+      const b = new GraphBuilder("t", { "": 6 });
+      const x = b.input("x", "float32", [2, C, 3, 3]);
+      b.output(b.node("BatchNormalization", [x, ...bnWeights(b, C)], { is_test: isTest }));
+      return b.build();
+    };
+    const feeds = new Map([["x", rand([2, C, 3, 3], 37)]]);
+    check(build(1), feeds, "batchnorm-to-affine", true, 1e-4);
+    check(build(0), feeds, "batchnorm-to-affine", false, 1e-4);
   });
 
   it("batchnorm-to-affine: not when the statistics are not constants", () => {
