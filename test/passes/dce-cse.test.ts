@@ -144,6 +144,18 @@ describe("cse", () => {
     assertSameOutputs(m, { ...m, graph: g }, new Map([["x", f32([3], [1, 2, 3])], ["c", f32([3], [2, 2, 2])]]));
   });
 
+  it("does not confuse input lists whose names contain commas", () => {
+    // Concat("a,b", "c") and Concat("a", "b,c") read different values but join to the same text.
+    const b = new GraphBuilder("t");
+    for (const v of ["a,b", "c", "a", "b,c"]) b.input(v, "float32", [1]);
+    b.output(b.node("Concat", ["a,b", "c"], { axis: 0 }));
+    b.output(b.node("Exp", [b.node("Concat", ["a", "b,c"], { axis: 0 })]));
+    const m = typed(b.build());
+    const g = eliminateCommonSubexpressions(m.graph);
+    const feeds = new Map([["a,b", f32([1], [1])], ["c", f32([1], [2])], ["a", f32([1], [3])], ["b,c", f32([1], [4])]]);
+    assertSameOutputs(m, { ...m, graph: g }, feeds);
+  });
+
   it("never merges random ops", () => {
     const b = new GraphBuilder("t");
     const attrs = { shape: [2, 3], dtype: 1 };

@@ -51,6 +51,23 @@ describe("layout", () => {
     assert.deepEqual(opsOf(out), ["kiln:ToBlocked", "kiln:InLayout", RELU, "kiln:InLayout", "kiln:FromBlocked", "Transpose"]);
   });
 
+  it("pooling, BatchNormalization and a channel Concat of full blocks stay blocked", () => {
+    const out = layout(convNet(8, (b, y) => {
+      const pooled = b.node("MaxPool", [y], { kernel_shape: [2, 2], strides: [2, 2] });
+      const bn = b.node("BatchNormalization", [pooled, b.weight("g", rand([8], 6, 0.5, 1.5)), b.weight("be", rand([8], 7)),
+        b.weight("mu", rand([8], 8)), b.weight("var", rand([8], 9, 0.5, 2))]);
+      return b.node("GlobalAveragePool", [b.node("Concat", [bn, pooled], { axis: -3 })]);
+    }));
+    assert.equal(count(out, "kiln:ToBlocked"), 1);
+    assert.equal(count(out, "kiln:FromBlocked"), 1);
+    assert.equal(out.graph.nodes.at(-1)!.op, "kiln:FromBlocked");
+  });
+
+  it("a channel Concat whose parts do not fill whole blocks goes back to the plain layout", () => {
+    const out = layout(convNet(6, (b, y) => b.node("Concat", [y, y], { axis: 1 })));
+    assert.deepEqual(opsOf(out).slice(-2), ["kiln:FromBlocked", "Concat"]);
+  });
+
   it("a graph with no layout-sensitive op is unchanged", () => {
     const b = new GraphBuilder("t");
     const x = b.input("x", "float32", [1, 3, 6, 6]);
