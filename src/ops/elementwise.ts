@@ -82,7 +82,7 @@ function unary(name: string, f: (x: number) => number, attrs: AttrSchema = {}, b
 }
 
 /** Round half to even. */
-export function roundHalfEven(x: number): number {
+function roundHalfEven(x: number): number {
   if (!Number.isFinite(x)) return x;
   const f = Math.floor(x);
   const d = x - f;
@@ -118,7 +118,7 @@ export function erf(x: number): number {
 const numericUnaries: OpDef[] = [
   unary("Abs", Math.abs, CONSUMED, (v) => (v < 0n ? -v : v)),
   unary("Neg", (v) => -v, CONSUMED, (v) => -v),
-  unary("Sign", (v) => (Number.isNaN(v) ? NaN : Math.sign(v)), {}, (v) => (v > 0n ? 1n : v < 0n ? -1n : 0n)),
+  unary("Sign", Math.sign, {}, (v) => (v > 0n ? 1n : v < 0n ? -1n : 0n)),
 ];
 
 const floatUnaries: OpDef[] = [
@@ -448,6 +448,23 @@ export function castTensor(x: Tensor, to: DType): Tensor {
   return fromElements(to, x.shape, Array.from(elements(x)));
 }
 
+/** TensorProto.DataType names, as Cast-1 spelled its `to` attribute. */
+const ONNX_TYPE_NAMES: Readonly<Record<string, number>> = {
+  FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9,
+  FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13, COMPLEX64: 14, COMPLEX128: 15, BFLOAT16: 16,
+};
+
+/** Cast's target: an int dtype code, or (opset < 6) a type name string. */
+function castTarget(ctx: InferContext | EvalContext): DType {
+  const a = ctx.node.attrs["to"];
+  if (a?.type === "string") {
+    const code = ONNX_TYPE_NAMES[a.value.toUpperCase()];
+    if (code === undefined) throw new ModelError(`Cast: unknown target type '${a.value}'`);
+    return dtypeFromOnnx(code);
+  }
+  return dtypeFromOnnx(ctx.attrs.int("to"));
+}
+
 const CAST_ATTRS: AttrSchema = {
   saturate: { type: "int", default: 1, since: 19 },
   round_mode: { type: "string", default: "up", since: 24 },
@@ -457,9 +474,9 @@ const castOp: OpDef = {
   name: "Cast",
   pattern: "elementwise",
   attrs: { to: { type: "int", required: true }, ...CAST_ATTRS },
-  infer: (ctx) => [{ dtype: dtypeFromOnnx(ctx.attrs.int("to")), shape: inputType(ctx, 0).shape }],
+  infer: (ctx) => [{ dtype: castTarget(ctx), shape: inputType(ctx, 0).shape }],
   // saturate and round_mode only matter for float8 targets, which dtypeFromOnnx rejects as unsupported.
-  evaluate: (ctx) => [castTensor(req(ctx.inputs[0], "Cast", 0), dtypeFromOnnx(ctx.attrs.int("to")))],
+  evaluate: (ctx) => [castTensor(req(ctx.inputs[0], "Cast", 0), castTarget(ctx))],
 };
 
 const castLikeOp: OpDef = {

@@ -10,6 +10,51 @@ function agree(op: string, a: Dim, b: Dim): void {
   if (typeof a === "number" && typeof b === "number" && a !== b) throw new ModelError(`${op}: inner dimensions ${a} and ${b} do not match`);
 }
 
+/**
+ * out[oOff + i*N + j] = sum_k a[aOff + i*K + k] * b[bOff + k*N + j] (row-major M x K times K x N),
+ * in 4 x 4 blocks so sixteen accumulators share each load.
+ */
+export function matmulInto(
+  out: Float64Array, oOff: number, a: Float64Array, aOff: number, b: Float64Array, bOff: number,
+  M: number, K: number, N: number,
+): void {
+  const M4 = M - (M % 4), N4 = N - (N % 4);
+  for (let i = 0; i < M4; i += 4) {
+    const r0 = aOff + i * K, r1 = r0 + K, r2 = r1 + K, r3 = r2 + K;
+    for (let j = 0; j < N4; j += 4) {
+      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      for (let k = 0, bk = bOff + j; k < K; k++, bk += N) {
+        const b0 = b[bk]!, b1 = b[bk + 1]!, b2 = b[bk + 2]!, b3 = b[bk + 3]!;
+        let v = a[r0 + k]!;
+        c00 += v * b0; c01 += v * b1; c02 += v * b2; c03 += v * b3;
+        v = a[r1 + k]!;
+        c10 += v * b0; c11 += v * b1; c12 += v * b2; c13 += v * b3;
+        v = a[r2 + k]!;
+        c20 += v * b0; c21 += v * b1; c22 += v * b2; c23 += v * b3;
+        v = a[r3 + k]!;
+        c30 += v * b0; c31 += v * b1; c32 += v * b2; c33 += v * b3;
+      }
+      let o = oOff + i * N + j;
+      out[o] = c00; out[o + 1] = c01; out[o + 2] = c02; out[o + 3] = c03;
+      o += N;
+      out[o] = c10; out[o + 1] = c11; out[o + 2] = c12; out[o + 3] = c13;
+      o += N;
+      out[o] = c20; out[o + 1] = c21; out[o + 2] = c22; out[o + 3] = c23;
+      o += N;
+      out[o] = c30; out[o + 1] = c31; out[o + 2] = c32; out[o + 3] = c33;
+    }
+  }
+  // Edges: the last M % 4 rows (all columns) and the last N % 4 columns of the blocked rows.
+  const dot = (i: number, j: number): void => {
+    let s = 0;
+    for (let k = 0; k < K; k++) s += a[aOff + i * K + k]! * b[bOff + k * N + j]!;
+    out[oOff + i * N + j] = s;
+  };
+  for (let i = 0; i < M4; i++) for (let j = N4; j < N; j++) dot(i, j);
+  for (let i = M4; i < M; i++) for (let j = 0; j < N; j++) dot(i, j);
+}
+
 const matMul: OpDef = {
   name: "MatMul",
   pattern: "out-elementwise-fusable",
@@ -41,25 +86,20 @@ const matMul: OpDef = {
     const a = A.numbers(), b = B.numbers();
     const nb = shapeSize(batch);
     const out = new Float64Array(nb * M * N);
-    const row = new Float64Array(N);
-    for (let t = 0; t < nb; t++) {
-      const aBase = aIdx[t]! * M * K, bBase = bIdx[t]! * K * N, oBase = t * M * N;
-      for (let i = 0; i < M; i++) {
-        row.fill(0);
-        for (let k = 0; k < K; k++) {
-          const av = a[aBase + i * K + k]!;
-          const bRow = bBase + k * N;
-          for (let j = 0; j < N; j++) row[j]! += av * b[bRow + j]!;
-        }
-        out.set(row, oBase + i * N);
-      }
-    }
+    for (let t = 0; t < nb; t++) matmulInto(out, t * M * N, a, aIdx[t]! * M * K, b, bIdx[t]! * K * N, M, K, N);
     const shape = [...batch];
     if (A.rank > 1) shape.push(M);
     if (B.rank > 1) shape.push(N);
     return [Tensor.fromNumbers(A.dtype, shape, out)];
   },
 };
+
+/** The transpose of a row-major rows x cols matrix. */
+function transpose(v: Float64Array, rows: number, cols: number): Float64Array {
+  const t = new Float64Array(v.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = v[i * cols + j]!;
+  return t;
+}
 
 const gemm: OpDef = {
   name: "Gemm",
@@ -90,15 +130,11 @@ const gemm: OpDef = {
     const M = A.shape[tA ? 1 : 0]!, K = A.shape[tA ? 0 : 1]!;
     const K2 = B.shape[tB ? 1 : 0]!, N = B.shape[tB ? 0 : 1]!;
     if (K !== K2) throw new EvalError(`Gemm: inner dimensions ${K} and ${K2} do not match`);
-    const a = A.numbers(), b = B.numbers();
+    const a = tA ? transpose(A.numbers(), K, M) : A.numbers();
+    const b = tB ? transpose(B.numbers(), N, K) : B.numbers();
     const out = new Float64Array(M * N);
-    for (let i = 0; i < M; i++) {
-      for (let j = 0; j < N; j++) {
-        let s = 0;
-        for (let k = 0; k < K; k++) s += a[tA ? k * M + i : i * K + k]! * b[tB ? j * K + k : k * N + j]!;
-        out[i * N + j] = alpha * s;
-      }
-    }
+    matmulInto(out, 0, a, 0, b, 0, M, K, N);
+    if (alpha !== 1) for (let i = 0; i < M * N; i++) out[i]! *= alpha;
     if (C) {
       const c = C.numbers();
       const cIdx = broadcastIndex(C.shape, broadcastShapes([C.shape, [M, N]]));

@@ -101,7 +101,7 @@ const maxPool: OpDef = {
       if (wantIndices) argmax.push(at);
       return best;
     });
-    if (!wantIndices) return [Tensor.fromNumbers(X.dtype, shape, out)];
+    if (!wantIndices) return ctx.outputCount > 1 ? [Tensor.fromNumbers(X.dtype, shape, out), null] : [Tensor.fromNumbers(X.dtype, shape, out)];
     const inDims = X.shape.slice(2);
     const inSize = shapeSize(inDims), outSize = shapeSize(shape.slice(2));
     const colMajor = ctx.attrs.int("storage_order") === 1;

@@ -2,8 +2,8 @@
  * Static memory planning. Given a graph (normally the fused graph) and its node order as the
  * schedule, every value a node produces gets an offset in one activation arena:
  *   - lifetimes run from the producing step to the last reading step (graph outputs to the end);
- *   - an elementwise kernel may write its output over an input that dies at that step and has
- *     the same size (in-place), so the two share one buffer;
+ *   - a kernel may write its output over an input that dies at that step, has the same shape,
+ *     and is read only elementwise (in-place), so the two share one buffer;
  *   - buffers are placed greedily, largest first, each in the smallest gap left by the buffers
  *     whose lifetimes overlap it (best fit).
  * Weights (initializers) live apart from the arena and are not planned. Shapes with symbols give
@@ -12,8 +12,8 @@
 import { DTYPE_INFO } from "../ir/dtype.js";
 import { evalDim } from "../ir/dim.js";
 import { ModelError } from "../ir/errors.js";
-import type { Graph, Node } from "../ir/graph.js";
-import { patternOf } from "../ops/registry.js";
+import { subgraphsOf, type Graph, type Node } from "../ir/graph.js";
+import { NONDETERMINISTIC_OPS, patternOf } from "../ops/registry.js";
 import { nodeReads } from "./graph-utils.js";
 
 /** Buffers start on 64-byte boundaries (a cache line, and enough for SIMD loads). */
@@ -33,7 +33,7 @@ export interface MemoryPlan {
   readonly arenaBytes: number;
   /** The largest total size of buffers live at one step: no plan can use less. */
   readonly lowerBoundBytes: number;
-  /** Every value in a buffer of its own. */
+  /** Every value of the planned graph in a buffer of its own. */
   readonly naiveBytes: number;
   readonly buffers: readonly PlannedBuffer[];
   /** Value -> arena offset. */
@@ -42,14 +42,51 @@ export interface MemoryPlan {
 
 const align = (n: number) => Math.ceil(n / ALIGNMENT) * ALIGNMENT;
 
-/** Whether a node only maps elements to elements, so its output may overwrite an input. */
-function isElementwiseKernel(n: Node): boolean {
+/**
+ * Values that are weights: initializers, and outputs of nodes computed from weights alone (a
+ * ConstantOfShape too large to fold, say). They live with the weights, not in the arena.
+ */
+export function constantValues(g: Graph): Set<string> {
+  const out = new Set<string>(g.initializers.keys());
+  for (const n of g.nodes) {
+    if (!NONDETERMINISTIC_OPS.has(n.op) && subgraphsOf(n).length === 0 && n.inputs.every((v) => v === "" || out.has(v))) {
+      for (const o of n.outputs) if (o !== "") out.add(o);
+    }
+  }
+  return out;
+}
+
+/** Every intermediate value of a graph in its own buffer (no fusion, no reuse): the baseline. */
+export function naiveBytes(g: Graph, symbols: Readonly<Record<string, number>> = {}): number {
+  const weights = constantValues(g);
+  let total = 0;
+  for (const n of g.nodes) for (const o of n.outputs) {
+    if (o === "" || weights.has(o)) continue;
+    const t = g.valueTypes.get(o) ?? g.outputs.find((v) => v.name === o)?.type;
+    const n = t?.shape?.reduce<number | undefined>((acc, d) => {
+      const x = evalDim(d, symbols);
+      return acc === undefined || x === undefined ? undefined : acc * x;
+    }, 1);
+    if (t === undefined || n === undefined) throw new ModelError(`memory planning: value "${o}" has no known size`);
+    total += align(n * DTYPE_INFO[t.dtype].bytes);
+  }
+  return total;
+}
+
+const ELEMENTWISE = new Set(["elementwise", "broadcast"]);
+
+/**
+ * The inputs a kernel reads only at the index it writes, so its output may overwrite them: any
+ * input of an elementwise op, and of a fused function the inputs that only its elementwise
+ * members read (the residual of a Conv + Add + Relu epilogue, say). Shapes are checked by the caller.
+ */
+function inPlaceInputs(n: Node): string[] {
   if (n.op === "kiln:Fused") {
     const body = n.attrs["body"];
-    return body?.type === "graph" && body.value.nodes.every(isElementwiseKernel);
+    if (body?.type !== "graph") return [];
+    return n.inputs.filter((x) => body.value.nodes.every((m) => !m.inputs.includes(x) || ELEMENTWISE.has(patternOf(m))));
   }
-  const p = patternOf(n);
-  return p === "elementwise" || p === "broadcast";
+  return ELEMENTWISE.has(patternOf(n)) ? [...n.inputs] : [];
 }
 
 export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> = {}): MemoryPlan {
@@ -66,10 +103,14 @@ export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> =
     return align(n * DTYPE_INFO[t.dtype].bytes);
   };
 
+  const shapeKey = (v: string) => (g.valueTypes.get(v)?.shape ?? []).join(",");
+  const sameShape = (a: string, b: string) => g.valueTypes.has(a) && shapeKey(a) === shapeKey(b);
+
+  const weights = constantValues(g);
   const def = new Map<string, number>();
   const lastUse = new Map<string, number>();
   g.nodes.forEach((n, i) => {
-    for (const o of n.outputs) if (o !== "") def.set(o, i);
+    for (const o of n.outputs) if (o !== "" && !weights.has(o)) def.set(o, i);
     for (const v of nodeReads(n)) if (def.has(v)) lastUse.set(v, i);
   });
   for (const v of g.outputs) if (def.has(v.name)) lastUse.set(v.name, steps);
@@ -79,16 +120,14 @@ export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> =
   const chains: { values: string[]; bytes: number; start: number; end: number }[] = [];
   const chainOf = new Map<string, number>();
   g.nodes.forEach((n, i) => {
-    const inPlaceCandidates = isElementwiseKernel(n)
-      ? n.inputs.filter((x) => def.has(x) && lastUse.get(x) === i && !graphOutputs.has(x))
-      : [];
+    const inPlaceCandidates = inPlaceInputs(n).filter((x) => def.has(x) && lastUse.get(x) === i && !graphOutputs.has(x));
     for (const o of n.outputs) {
-      if (o === "") continue;
+      if (o === "" || weights.has(o)) continue;
       const bytes = bytesOf(o);
       const end = lastUse.get(o) ?? i;
       const reuse = inPlaceCandidates.find((x) => {
         const c = chains[chainOf.get(x)!]!;
-        return c.bytes === bytes && c.end === i;
+        return c.bytes === bytes && c.end === i && sameShape(x, o);
       });
       if (reuse !== undefined) {
         const k = chainOf.get(reuse)!;
@@ -126,7 +165,7 @@ export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> =
     for (const c of chains) if (c.start <= t && t <= c.end) live += c.bytes;
     lowerBound = Math.max(lowerBound, live);
   }
-  const naive = [...def.keys()].reduce((s, v) => s + bytesOf(v), 0);
+  const naive = naiveBytes(g, symbols);
   const offsets = new Map<string, number>();
   for (const p of placed) for (const v of p.values) offsets.set(v, p.offset);
   return { arenaBytes: arena, lowerBoundBytes: lowerBound, naiveBytes: naive, buffers: placed, offsets };

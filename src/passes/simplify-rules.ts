@@ -70,10 +70,14 @@ function rebuiltConv(ctx: RuleContext, conv: Node, w: Tensor, scale: Float64Arra
   const bName = ctx.freshName(`${conv.inputs[1]}_bias_folded`);
   let wNew = w;
   if (scale) {
+    // Scale each output channel's block of weights (the weights are float32: checked by foldableConv).
     const per = shapeSize(w.shape) / w.shape[0]!;
-    const v = w.numbers();
-    for (let i = 0; i < v.length; i++) v[i]! *= scale[Math.floor(i / per)]!;
-    wNew = Tensor.fromNumbers(w.dtype, w.shape, v);
+    const data = new Float32Array(w.data as Float32Array);
+    for (let oc = 0; oc < w.shape[0]!; oc++) {
+      const s = scale[oc]!;
+      for (let i = oc * per; i < (oc + 1) * per; i++) data[i]! *= s;
+    }
+    wNew = new Tensor(w.dtype, w.shape, data);
   }
   const newConv: Node = { ...conv, inputs: [conv.inputs[0]!, wName, bName], outputs: [out] };
   return {
