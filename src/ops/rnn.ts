@@ -121,11 +121,10 @@ function matVecT(m: Float64Array, k: number, row0: number, n: number, v: Float64
 
 function evaluate(kind: Kind) {
   return (ctx: EvalContext): (Tensor | null)[] => {
-    const op = kind;
-    const X = req(ctx.inputs[0], op, 0);
-    const W = req(ctx.inputs[1], op, 1);
-    const R = req(ctx.inputs[2], op, 2);
-    if (!isFloat(X.dtype)) throw new ModelError(`${op}: X must be a float tensor, got ${X.dtype}`);
+    const X = req(ctx.inputs[0], kind, 0);
+    const W = req(ctx.inputs[1], kind, 1);
+    const R = req(ctx.inputs[2], kind, 2);
+    if (!isFloat(X.dtype)) throw new ModelError(`${kind}: X must be a float tensor, got ${X.dtype}`);
     const B = ctx.inputs[3] ?? null;
     const seqLens = ctx.inputs[4] ?? null;
     const initH = ctx.inputs[5] ?? null;
@@ -135,14 +134,14 @@ function evaluate(kind: Kind) {
     const numDir = numDirections(ctx, kind);
     const direction = ctx.attrs.string("direction");
     const G = GATES[kind];
-    if (X.rank !== 3 || W.rank !== 3 || R.rank !== 3) throw new EvalError(`${op}: X, W and R must have rank 3`);
+    if (X.rank !== 3 || W.rank !== 3 || R.rank !== 3) throw new EvalError(`${kind}: X, W and R must have rank 3`);
     const [seq, batch, inSize] = layout === 0 ? [X.shape[0]!, X.shape[1]!, X.shape[2]!] : [X.shape[1]!, X.shape[0]!, X.shape[2]!];
     const H = ctx.attrs.optInt("hidden_size") ?? R.shape[2]!;
     if (W.shape[0] !== numDir || W.shape[1] !== G * H || W.shape[2] !== inSize) {
-      throw new EvalError(`${op}: W has shape [${W.shape.join(",")}], expected [${numDir},${G * H},${inSize}]`);
+      throw new EvalError(`${kind}: W has shape [${W.shape.join(",")}], expected [${numDir},${G * H},${inSize}]`);
     }
     if (R.shape[0] !== numDir || R.shape[1] !== G * H || R.shape[2] !== H) {
-      throw new EvalError(`${op}: R has shape [${R.shape.join(",")}], expected [${numDir},${G * H},${H}]`);
+      throw new EvalError(`${kind}: R has shape [${R.shape.join(",")}], expected [${numDir},${G * H},${H}]`);
     }
     const clipAttr = ctx.attrs.optFloat("clip");
     const clip = clipAttr === undefined ? (v: number) => v : (v: number) => Math.max(-clipAttr, Math.min(clipAttr, v));
@@ -154,16 +153,16 @@ function evaluate(kind: Kind) {
     const wv = W.numbers();
     const rv = R.numbers();
     const bv = B ? B.numbers() : new Float64Array(numDir * 2 * G * H);
-    if (bv.length !== numDir * 2 * G * H) throw new EvalError(`${op}: B must have ${numDir * 2 * G * H} elements`);
+    if (bv.length !== numDir * 2 * G * H) throw new EvalError(`${kind}: B must have ${numDir * 2 * G * H} elements`);
     const pv = P ? P.numbers() : new Float64Array(numDir * 3 * H);
-    if (pv.length !== numDir * 3 * H) throw new EvalError(`${op}: P must have ${numDir * 3 * H} elements`);
+    if (pv.length !== numDir * 3 * H) throw new EvalError(`${kind}: P must have ${numDir * 3 * H} elements`);
     const lens = seqLens ? seqLens.ints() : new Array<number>(batch).fill(seq);
-    if (lens.length !== batch || lens.some((l) => l < 0 || l > seq)) throw new EvalError(`${op}: sequence_lens must be ${batch} values in [0, ${seq}]`);
+    if (lens.length !== batch || lens.some((l) => l < 0 || l > seq)) throw new EvalError(`${kind}: sequence_lens must be ${batch} values in [0, ${seq}]`);
     // State tensors in layout 0 order [numDir, batch, H]; layout 1 stores [batch, numDir, H].
     const stateIndex = (d: number, b: number) => (layout === 0 ? (d * batch + b) * H : (b * numDir + d) * H);
     const h0 = initH ? initH.numbers() : new Float64Array(numDir * batch * H);
     const c0 = initC ? initC.numbers() : new Float64Array(numDir * batch * H);
-    if (h0.length !== numDir * batch * H || c0.length !== numDir * batch * H) throw new EvalError(`${op}: initial states must have ${numDir * batch * H} elements`);
+    if (h0.length !== numDir * batch * H || c0.length !== numDir * batch * H) throw new EvalError(`${kind}: initial states must have ${numDir * batch * H} elements`);
 
     const Y = new Float64Array(seq * numDir * batch * H);
     const Yh = new Float64Array(numDir * batch * H);
