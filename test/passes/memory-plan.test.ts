@@ -86,6 +86,33 @@ describe("memory planning", () => {
     assert.notEqual(plan.offsets.get(a), plan.offsets.get("add1"), "a [3,1] input and a [3,3] output share a buffer");
   });
 
+  it("an elementwise op whose output elements are wider than its input's does not run in place", () => {
+    // f32[8] (32 bytes) and f64[8] (64 bytes) round up to the same 64-byte line and have the same
+    // shape, but writing out[1] (bytes 8-15) clobbers in[2] and in[3] before they are read.
+    const b = new GraphBuilder("t");
+    const x = b.input("x", "float32", [8]);
+    const a = b.node("Exp", [x]);
+    b.output(b.node("Cast", [a], { to: 11 }), "float64");
+    const g = typed(b.build()).graph;
+    const plan = planMemory(g);
+    assertValidPlan(g, plan);
+    assert.notEqual(plan.offsets.get(a), plan.offsets.get("cast1"), "f32 input and f64 output share a buffer");
+  });
+
+  it("a fused group that permutes elements after reading an input does not overwrite that input", () => {
+    // Exp + Transpose fuse into one kernel; its input is read only by the elementwise Exp, but
+    // out[0,1] = exp(a[1,0]) is written over a[0,1] before out[1,0] reads it.
+    const b = new GraphBuilder("t");
+    const x = b.input("x", "float32", [4, 4]);
+    const a = b.node("Softmax", [x], { axis: 1 });
+    b.output(b.node("Transpose", [b.node("Exp", [a])], { perm: [1, 0] }));
+    const g = fuseOperators(typed(b.build()).graph).graph;
+    assert.deepEqual(g.nodes.map((n) => n.op), ["Softmax", "kiln:Fused"]);
+    const plan = planMemory(g);
+    assertValidPlan(g, plan);
+    assert.notEqual(plan.offsets.get(a), plan.offsets.get("transpose2"), "the transposed output overwrites its input in place");
+  });
+
   it("overlapping lifetimes never share bytes, and the arena is between the lower bound and the naive size (conv net)", () => {
     const b = new GraphBuilder("t");
     const x = b.input("x", "float32", [1, 3, 8, 8]);
