@@ -6,7 +6,7 @@ import { ModelError } from "../../src/ir/errors.js";
 import type { Graph } from "../../src/ir/graph.js";
 import { fuseOperators } from "../../src/passes/fuse.js";
 import { ALIGNMENT, planMemory, type MemoryPlan } from "../../src/passes/memory-plan.js";
-import { RELU, i64, rand, randomGraph, typed } from "./graph-helpers.js";
+import { i64, rand, randomGraph, typed } from "./graph-helpers.js";
 
 /** Invariants of any plan: bounds, alignment, every value placed, and no two live buffers overlap. */
 function assertValidPlan(g: Graph, plan: MemoryPlan): void {
@@ -116,7 +116,7 @@ describe("memory planning", () => {
   it("overlapping lifetimes never share bytes, and the arena is between the lower bound and the naive size (conv net)", () => {
     const b = new GraphBuilder("t");
     const x = b.input("x", "float32", [1, 3, 8, 8]);
-    const c1 = b.node(RELU, [b.node("Conv", [x, b.weight("w1", rand([8, 3, 3, 3], 2))], { pads: [1, 1, 1, 1] })]);
+    const c1 = b.node("Relu", [b.node("Conv", [x, b.weight("w1", rand([8, 3, 3, 3], 2))], { pads: [1, 1, 1, 1] })]);
     const c2 = b.node("Conv", [c1, b.weight("w2", rand([8, 8, 3, 3], 3))], { pads: [1, 1, 1, 1] });
     const skip = b.node("Add", [c2, c1]);
     const pooled = b.node("ReduceMean", [skip, b.weight("axes", i64([2, 3]))], { keepdims: 0 });
