@@ -255,6 +255,14 @@ describe("simplify: shape op pairs", () => {
     assertSameOutputs(original, simplify(original).model, new Map([["x", Tensor.zeros("float32", [2, 0])]]));
   });
 
+  it("reshape-reshape: before opset 5 the shape is an attribute, and the merged Reshape must still carry it", () => {
+    const b = new GraphBuilder("t", { "": 4 });
+    const x = b.input("x", "float32", [2, 3, 4]);
+    b.output(b.node("Neg", [b.node("Reshape", [b.node("Reshape", [x], { shape: [-1] })], { shape: [4, 6] })]));
+    const original = typed(b.build());
+    assertSameOutputs(original, simplify(original).model, new Map([["x", rand([2, 3, 4], 38)]]));
+  });
+
   it("squeeze-inverse: Squeeze(Unsqueeze(x)) on the same axis disappears", () => {
     const { model, feeds } = sandwich((b, x) => b.node("Squeeze", [b.node("Unsqueeze", [x, b.weight("a", i64([1]))]), b.weight("a2", i64([1]))]));
     assert.deepEqual(opsOf(check(model, feeds, "squeeze-inverse", true)), ["Neg", "Exp"]);
