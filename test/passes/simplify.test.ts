@@ -301,9 +301,25 @@ describe("simplify: folding into convolutions and matrix products", () => {
 
   it("batchnorm-into-conv: BN after a Conv folds into its weights", () => {
     const b = new GraphBuilder("t");
-    b.output(b.node("BatchNormalization", [convGraph(b), ...bnWeights(b, C)], { epsilon: 0.001 }));
-    const out = check(b.build(), xFeeds(), "batchnorm-into-conv", true, 1e-4);
-    assert.deepEqual(opsOf(out), ["Conv"]);
+    const bn = bnWeights(b, C);
+    b.output(b.node("BatchNormalization", [convGraph(b), ...bn], { epsilon: 0.001 }));
+    const m = b.build();
+    const out = check(m, xFeeds(), "batchnorm-into-conv", true, 1e-4);
+    const lines = printModel(out, { elideTensorBytes: 64 }).split("\n");
+    assert.deepEqual([...lines.slice(0, 3), lines[3]!.replace(/init \[.*\]$/, "init [...]"), ...lines.slice(4)], [
+      'opset "" 21',
+      'graph "t" (%x: f32[1,3,5,5]) -> (%batchnormalization1: f32[1,4,5,5]) {',
+      "  %w_folded_0: f32[4,3,3,3] = init <432 bytes>",
+      "  %w_bias_folded_1: f32[4] = init [...]",
+      '  %batchnormalization1: f32[1,4,5,5] = Conv "conv0" (%x, %w_folded_0, %w_bias_folded_1) {pads=ints[1,1,1,1]}',
+      "}",
+      "",
+    ]);
+    // The new bias is (b - mean) * gamma / sqrt(var + eps) + beta.
+    const [gamma, beta, mean, variance] = bn.map((v) => m.graph.initializers.get(v)!.numbers());
+    const bias = m.graph.initializers.get("b")!.numbers();
+    const want = bias.map((bi, i) => (bi - mean![i]!) * gamma![i]! / Math.sqrt(variance![i]! + 0.001) + beta![i]!);
+    out.graph.initializers.get("w_bias_folded_1")!.numbers().forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-5, `bias ${i}: ${v} vs ${want[i]}`));
   });
 
   it("batchnorm-into-conv: a Conv without bias gets one", () => {
