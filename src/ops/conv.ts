@@ -3,6 +3,7 @@ import { dimAdd, dimCeilDiv, dimDiv, dimMul, dimSub } from "../ir/dim.js";
 import { EvalError, ModelError, UnsupportedError } from "../ir/errors.js";
 import { Tensor, shapeSize, stridesOf } from "../ir/tensor.js";
 import type { Dim, TensorType } from "../ir/types.js";
+import { matmulInto } from "./matmul.js";
 import type { AttrSchema, EvalContext, InferContext, OpDef } from "./registry.js";
 import { inputType, req } from "./util.js";
 
@@ -212,10 +213,10 @@ function convEvaluate(ctx: EvalContext): Tensor[] {
   const Cg = C / group, Mg = M / group, R = Cg * kSize;
   const out = new Float64Array(N * M * outSize);
   // As a GEMM per group: out[mo][p] = sum_r W[mo][r] * col[r][p], r = (ci, tap), over tiles of
-  // TILE output positions; col is zero past the tile width, so 4-wide steps may overrun it safely.
+  // TILE output positions (col is zero past the tile's width).
   const TILE = 64;
   const col = new Float64Array(R * TILE);
-  const tail = new Float64Array(16);
+  const prod = new Float64Array(Mg * TILE);
   for (let nb = 0; nb < N; nb++) {
     for (let g = 0; g < group; g++) {
       const xBase = (nb * C + g * Cg) * inSize;
@@ -232,51 +233,11 @@ function convEvaluate(ctx: EvalContext): Tensor[] {
             }
           }
         }
-        const mEnd = (g + 1) * Mg;
-        let mo = g * Mg;
-        // 4 output channels x 4 positions per step: sixteen accumulators share each load.
-        for (; mo + 4 <= mEnd; mo += 4) {
-          const w0 = mo * R, w1 = w0 + R, w2 = w1 + R, w3 = w2 + R;
-          const o0 = (nb * M + mo) * outSize + p0, o1 = o0 + outSize, o2 = o1 + outSize, o3 = o2 + outSize;
-          const b0 = b ? b[mo]! : 0, b1 = b ? b[mo + 1]! : 0, b2 = b ? b[mo + 2]! : 0, b3 = b ? b[mo + 3]! : 0;
-          for (let j = 0; j < pw; j += 4) {
-            let a00 = b0, a01 = b0, a02 = b0, a03 = b0, a10 = b1, a11 = b1, a12 = b1, a13 = b1;
-            let a20 = b2, a21 = b2, a22 = b2, a23 = b2, a30 = b3, a31 = b3, a32 = b3, a33 = b3;
-            for (let r = 0, c = j; r < R; r++, c += TILE) {
-              const c0 = col[c]!, c1 = col[c + 1]!, c2 = col[c + 2]!, c3 = col[c + 3]!;
-              let w = wv[w0 + r]!;
-              a00 += w * c0; a01 += w * c1; a02 += w * c2; a03 += w * c3;
-              w = wv[w1 + r]!;
-              a10 += w * c0; a11 += w * c1; a12 += w * c2; a13 += w * c3;
-              w = wv[w2 + r]!;
-              a20 += w * c0; a21 += w * c1; a22 += w * c2; a23 += w * c3;
-              w = wv[w3 + r]!;
-              a30 += w * c0; a31 += w * c1; a32 += w * c2; a33 += w * c3;
-            }
-            if (j + 4 <= pw) {
-              out[o0 + j] = a00; out[o0 + j + 1] = a01; out[o0 + j + 2] = a02; out[o0 + j + 3] = a03;
-              out[o1 + j] = a10; out[o1 + j + 1] = a11; out[o1 + j + 2] = a12; out[o1 + j + 3] = a13;
-              out[o2 + j] = a20; out[o2 + j + 1] = a21; out[o2 + j + 2] = a22; out[o2 + j + 3] = a23;
-              out[o3 + j] = a30; out[o3 + j + 1] = a31; out[o3 + j + 2] = a32; out[o3 + j + 3] = a33;
-            } else {
-              tail.set([a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33]);
-              for (let t = 0; t < pw - j; t++) {
-                out[o0 + j + t] = tail[t]!;
-                out[o1 + j + t] = tail[4 + t]!;
-                out[o2 + j + t] = tail[8 + t]!;
-                out[o3 + j + t] = tail[12 + t]!;
-              }
-            }
-          }
-        }
-        for (; mo < mEnd; mo++) {
-          const w0 = mo * R, oBase = (nb * M + mo) * outSize + p0;
-          const bias = b ? b[mo]! : 0;
-          for (let j = 0; j < pw; j++) {
-            let a = bias;
-            for (let r = 0, c = j; r < R; r++, c += TILE) a += wv[w0 + r]! * col[c]!;
-            out[oBase + j] = a;
-          }
+        matmulInto(prod, 0, wv, g * Mg * R, col, 0, Mg, R, TILE);
+        for (let m = 0; m < Mg; m++) {
+          const mo = g * Mg + m;
+          const oBase = (nb * M + mo) * outSize + p0, bias = b ? b[mo]! : 0;
+          for (let j = 0; j < pw; j++) out[oBase + j] = prod[m * TILE + j]! + bias;
         }
       }
     }

@@ -4,8 +4,8 @@
  *   - lifetimes run from the producing step to the last reading step (graph outputs to the end);
  *   - a kernel may write its output over an input that dies at that step, has the same shape,
  *     and is read only elementwise (in-place), so the two share one buffer;
- *   - buffers are placed greedily, largest first, each in the smallest gap left by the buffers
- *     whose lifetimes overlap it (best fit).
+ *   - buffers are placed greedily, each in the smallest gap left by the buffers whose lifetimes
+ *     overlap it (best fit), under a few orders (largest first, ...), keeping the best plan.
  * Weights (initializers) live apart from the arena and are not planned. Shapes with symbols give
  * a plan per binding of the symbols: `planMemory(graph, { N: 8 })`.
  */
@@ -89,6 +89,29 @@ function inPlaceInputs(n: Node): string[] {
   return ELEMENTWISE.has(patternOf(n)) ? [...n.inputs] : [];
 }
 
+interface Chain {
+  values: string[];
+  bytes: number;
+  start: number;
+  end: number;
+}
+
+/** Place buffers in the given order, each in the smallest gap among those live at the same time. */
+function placeBestFit(chains: readonly Chain[]): PlannedBuffer[] {
+  const placed: PlannedBuffer[] = [];
+  for (const c of chains) {
+    const busy = placed.filter((p) => p.start <= c.end && c.start <= p.end).sort((a, b) => a.offset - b.offset);
+    let best = -1, bestGap = Infinity, cursor = 0;
+    for (const p of busy) {
+      const gap = p.offset - cursor;
+      if (gap >= c.bytes && gap < bestGap) { best = cursor; bestGap = gap; }
+      cursor = Math.max(cursor, p.offset + p.bytes);
+    }
+    placed.push({ values: c.values, offset: best >= 0 ? best : cursor, bytes: c.bytes, start: c.start, end: c.end });
+  }
+  return placed;
+}
+
 export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> = {}): MemoryPlan {
   const steps = g.nodes.length;
   const bytesOf = (v: string): number => {
@@ -117,7 +140,7 @@ export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> =
   const graphOutputs = new Set(g.outputs.map((v) => v.name));
 
   // Buffers as chains of values; an in-place output joins the chain of the input it overwrites.
-  const chains: { values: string[]; bytes: number; start: number; end: number }[] = [];
+  const chains: Chain[] = [];
   const chainOf = new Map<string, number>();
   g.nodes.forEach((n, i) => {
     const inPlaceCandidates = inPlaceInputs(n).filter((x) => def.has(x) && lastUse.get(x) === i && !graphOutputs.has(x));
@@ -142,21 +165,18 @@ export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> =
     }
   });
 
-  const order = chains.map((_, k) => k).sort((a, b) => chains[b]!.bytes - chains[a]!.bytes || chains[a]!.start - chains[b]!.start);
-  const placed: PlannedBuffer[] = [];
-  let arena = 0;
-  for (const k of order) {
-    const c = chains[k]!;
-    const busy = placed.filter((p) => p.start <= c.end && c.start <= p.end).sort((a, b) => a.offset - b.offset);
-    let best = -1, bestGap = Infinity, cursor = 0;
-    for (const p of busy) {
-      const gap = p.offset - cursor;
-      if (gap >= c.bytes && gap < bestGap) { best = cursor; bestGap = gap; }
-      cursor = Math.max(cursor, p.offset + p.bytes);
-    }
-    const offset = best >= 0 ? best : cursor;
-    placed.push({ values: c.values, offset, bytes: c.bytes, start: c.start, end: c.end });
-    arena = Math.max(arena, offset + c.bytes);
+  // Greedy best fit under a few orders (largest first, longest-lived first, earliest first); keep the best.
+  const orders: ((a: Chain, b: Chain) => number)[] = [
+    (a, b) => b.bytes - a.bytes || a.start - b.start,
+    (a, b) => b.end - b.start - (a.end - a.start) || b.bytes - a.bytes,
+    (a, b) => a.start - b.start || b.bytes - a.bytes,
+  ];
+  let placed: PlannedBuffer[] = [];
+  let arena = Infinity;
+  for (const order of orders) {
+    const attempt = placeBestFit([...chains].sort(order));
+    const size = attempt.reduce((m, p) => Math.max(m, p.offset + p.bytes), 0);
+    if (size < arena) [placed, arena] = [attempt, size];
   }
 
   let lowerBound = 0;

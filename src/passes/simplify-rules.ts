@@ -118,6 +118,21 @@ function rowBias(c: Tensor | undefined, n: number): Float64Array | null {
   return null;
 }
 
+/** A binary op of a single-use Conv's output and a per-channel constant, handed to `fold`. */
+function perChannelIntoConv(fold: (ctx: RuleContext, conv: NonNullable<ReturnType<typeof foldableConv>>, c: Float64Array, out: string) => Rewrite) {
+  return (n: Node, ctx: RuleContext): Rewrite | null => {
+    for (const [x, k] of [[0, 1], [1, 0]] as const) {
+      const c = ctx.constant(n.inputs[k]!);
+      const conv = c && foldableConv(n.inputs[x]!, ctx);
+      const out = ctx.type(n.outputs[0]!);
+      if (!c || !conv || !out || !sameType(out, ctx.type(n.inputs[x]!))) continue;
+      const s = perChannel(c, out, conv.w.shape[0]!);
+      if (s) return fold(ctx, conv, s, n.outputs[0]!);
+    }
+    return null;
+  };
+}
+
 export const SIMPLIFY_RULES: readonly Rule[] = [
   // Identity(x) -> x
   { name: "identity", op: "Identity", apply: (n, ctx) => passThrough(n, ctx) },
@@ -262,33 +277,7 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
     },
   },
   // Mul(Conv(x, W, b), c) with c per output channel -> Conv(x, W*c, b*c)
-  {
-    name: "mul-into-conv", op: "Mul",
-    apply: (n, ctx) => {
-      for (const [x, k] of [[0, 1], [1, 0]] as const) {
-        const c = ctx.constant(n.inputs[k]!);
-        const conv = c && foldableConv(n.inputs[x]!, ctx);
-        const out = ctx.type(n.outputs[0]!);
-        if (!c || !conv || !out || !sameType(out, ctx.type(n.inputs[x]!))) continue;
-        const s = perChannel(c, out, conv.w.shape[0]!);
-        if (s) return rebuiltConv(ctx, conv.conv, conv.w, s, conv.b.map((bi, i) => bi * s[i]!), n.outputs[0]!);
-      }
-      return null;
-    },
-  },
+  { name: "mul-into-conv", op: "Mul", apply: perChannelIntoConv((ctx, conv, s, out) => rebuiltConv(ctx, conv.conv, conv.w, s, conv.b.map((bi, i) => bi * s[i]!), out)) },
   // Add(Conv(x, W, b), c) with c per output channel -> Conv(x, W, b+c)
-  {
-    name: "add-into-conv", op: "Add",
-    apply: (n, ctx) => {
-      for (const [x, k] of [[0, 1], [1, 0]] as const) {
-        const c = ctx.constant(n.inputs[k]!);
-        const conv = c && foldableConv(n.inputs[x]!, ctx);
-        const out = ctx.type(n.outputs[0]!);
-        if (!c || !conv || !out || !sameType(out, ctx.type(n.inputs[x]!))) continue;
-        const s = perChannel(c, out, conv.w.shape[0]!);
-        if (s) return rebuiltConv(ctx, conv.conv, conv.w, null, conv.b.map((bi, i) => bi + s[i]!), n.outputs[0]!);
-      }
-      return null;
-    },
-  },
+  { name: "add-into-conv", op: "Add", apply: perChannelIntoConv((ctx, conv, s, out) => rebuiltConv(ctx, conv.conv, conv.w, null, conv.b.map((bi, i) => bi + s[i]!), out)) },
 ];
