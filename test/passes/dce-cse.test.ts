@@ -132,18 +132,6 @@ describe("cse", () => {
     assertSameOutputs(m, { ...m, graph: g }, feeds23());
   });
 
-  it("does not merge an initializer that is also a graph input (its feed overrides it) with an equal constant", () => {
-    const b = new GraphBuilder("t");
-    const x = b.input("x", "float32", [3]);
-    const c = b.input("c", "float32", [3]);
-    b.weight("c", f32([3], [5, 6, 7]));
-    const d = b.weight("d", f32([3], [5, 6, 7]));
-    b.output(b.node("Sub", [b.node("Add", [x, c]), b.node("Add", [x, d])]));
-    const m = typed(b.build());
-    const g = eliminateCommonSubexpressions(m.graph);
-    assertSameOutputs(m, { ...m, graph: g }, new Map([["x", f32([3], [1, 2, 3])], ["c", f32([3], [2, 2, 2])]]));
-  });
-
   it("does not confuse input lists whose names contain commas", () => {
     // Concat("a,b", "c") and Concat("a", "b,c") read different values but join to the same text.
     const b = new GraphBuilder("t");

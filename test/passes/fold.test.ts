@@ -61,16 +61,6 @@ describe("fold-constants", () => {
     assert.deepEqual(opsOf(fold(m)), ["Shape", "Reshape"]);
   });
 
-  it("does not fold over an initializer that is also a graph input (its feed overrides it)", () => {
-    const b = new GraphBuilder("t");
-    const x = b.input("x", "float32", [3]);
-    const c = b.input("c", "float32", [3]);
-    b.weight("c", f32([3], [5, 6, 7]));
-    b.output(b.node("Mul", [x, b.node("Add", [c, b.weight("d", f32([3], [1, 1, 1]))])]));
-    const m = typed(b.build());
-    assertSameOutputs(m, fold(m), new Map([["x", f32([3], [1, 2, 3])], ["c", f32([3], [2, 2, 2])]]));
-  });
-
   it("respects the size cap", () => {
     const build = () => {
       const b = new GraphBuilder("t");

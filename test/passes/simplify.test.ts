@@ -197,17 +197,6 @@ describe("simplify: neutral operands", () => {
   });
 });
 
-describe("simplify: initializers that are also graph inputs", () => {
-  it("mul-one: an input whose default value is all ones is not a constant (a feed overrides it)", () => {
-    const b = new GraphBuilder("t");
-    const x = b.input("x", "float32", [3]);
-    const c = b.input("c", "float32", [3]);
-    b.weight("c", f32([3], [1, 1, 1]));
-    b.output(b.node("Exp", [b.node("Mul", [b.node("Neg", [x]), c])]));
-    check(b.build(), new Map([["x", rand([3], 36)], ["c", f32([3], [2, 2, 2])]]), "mul-one", false);
-  });
-});
-
 describe("simplify: shape op pairs", () => {
   const x234 = [2, 3, 4];
 
