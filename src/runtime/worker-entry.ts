@@ -1,0 +1,31 @@
+/** A runtime worker: instantiates the kernels, then runs one share of each step it is woken for. */
+import { ARRIVED, CONTROL_INTS, EPOCH, KERNEL, STOP } from "./control.js";
+import { instantiateKernels, type KernelModule } from "./kernel-module.js";
+import { parentChannel } from "./platform.js";
+import { waitWhileEquals } from "./sync.js";
+
+export interface WorkerInit {
+  readonly memory: WebAssembly.Memory;
+  readonly module: KernelModule;
+  readonly controlOffset: number;
+  readonly index: number;
+  readonly workers: number;
+}
+
+const channel = await parentChannel();
+channel.onMessage((message) => {
+  const init = message as WorkerInit;
+  void instantiateKernels(init.module, init.memory).then((kernels) => {
+    const control = new Int32Array(init.memory.buffer, init.controlOffset, CONTROL_INTS);
+    // Read the epoch before saying ready: the first step may start as soon as the pool hears it.
+    let epoch = Atomics.load(control, EPOCH);
+    channel.post({ ready: true });
+    for (;;) {
+      epoch = waitWhileEquals(control, EPOCH, epoch, true);
+      const k = Atomics.load(control, KERNEL);
+      if (k === STOP) return;
+      kernels[k]!(init.index, init.workers);
+      if (Atomics.add(control, ARRIVED, 1) + 1 === init.workers - 1) Atomics.notify(control, ARRIVED);
+    }
+  }, (e: unknown) => channel.post({ error: String(e) }));
+});
