@@ -19,6 +19,9 @@ export type ImportOptions = TensorLimits;
 
 const AT = onnx.AttributeProto.AttributeType;
 
+/** The newest default-domain opset whose semantics the ops follow. */
+export const LATEST_ONNX_OPSET = 28;
+
 export function decodeModelProto(bytes: Uint8Array): OnnxTypes.ModelProto {
   if (bytes.length === 0) throw new ModelError("not an ONNX model: the file is empty");
   try {
@@ -32,7 +35,16 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Mode
   const proto = decodeModelProto(bytes);
   if (!proto.graph) throw new ModelError("not an ONNX model: it has no graph");
   const opsets: Record<string, number> = {};
-  for (const o of proto.opsetImport ?? []) opsets[normDomain(o.domain ?? "")] = longToNumber(o.version);
+  for (const o of proto.opsetImport ?? []) {
+    const domain = normDomain(o.domain ?? "");
+    const version = longToNumber(o.version);
+    const what = `opset import of domain "${domain || "ai.onnx"}"`;
+    if (!Number.isSafeInteger(version) || version < 1) throw new ModelError(`${what} has an invalid version ${version}`);
+    if (domain === "" && version > LATEST_ONNX_OPSET) {
+      throw new UnsupportedError(`${what} has version ${version}, newer than the latest kiln knows (${LATEST_ONNX_OPSET})`, `opset ${version}`);
+    }
+    opsets[domain] = version;
+  }
   if (opsets[""] === undefined && (proto.opsetImport ?? []).length === 0) {
     throw new ModelError("not an ONNX model: it imports no opset");
   }
@@ -104,12 +116,16 @@ class Importer {
       }
       if (!tt) return { name, type: { dtype: "float32", shape: null } };
     }
-    const dtype = dtypeFromOnnx(tt!.elemType ?? 0);
+    const dtype = dtypeFromOnnx(tt!.elemType ?? 0, what);
     const shape: Dim[] | null = tt!.shape
       ? (tt!.shape.dim ?? []).map((d): Dim => {
         // protobufjs exposes which member of the `value` oneof is set.
         const which = (d as { value?: string }).value;
-        if (which === "dimValue") return longToNumber(d.dimValue);
+        if (which === "dimValue") {
+          const v = longToNumber(d.dimValue);
+          if (!Number.isSafeInteger(v) || v < 0) throw new ModelError(`${what} has an invalid dimension ${v}`);
+          return v;
+        }
         if (which === "dimParam" && d.dimParam) return symbolName(d.dimParam);
         return `_unk${this.unknownDims++}`;
       })
@@ -127,18 +143,20 @@ class Importer {
     const r = (v: string) => (v === "" ? "" : rename.get(v) ?? v);
     const inputs = (n.input ?? []).map(r);
     const outputs = (n.output ?? []).map(r);
+    const who = describeNode({ op: op || "?", name, inputs, outputs, attrs: {} });
+    if (opType === "") throw new ModelError(`${who}: the node has no op_type`);
     const fn = this.functions.get(`${domain}:${opType}`);
     if (fn && !findOp(op)) return this.inlineFunction(fn, n, inputs, outputs, scope, callerAttrs);
     const def = findOp(op);
-    if (!def) throw new UnsupportedError(`${describeNode({ op, name, inputs, outputs, attrs: {} })}: op ${op} is not supported`, `op ${op}`);
+    if (!def) throw new UnsupportedError(`${who}: op ${op} is not supported`, `op ${op}`);
     const attrs: Record<string, Attr> = {};
     for (const a of n.attribute ?? []) {
       const resolved = a.refAttrName ? callerAttrs?.get(a.refAttrName) : a;
       if (!resolved) continue; // a function attribute the caller did not set: the op's default applies
       const attrName = a.name ?? "";
-      if (!(attrName in def.attrs)) {
-        throw new ModelError(`${describeNode({ op, name, inputs, outputs, attrs: {} })}: unknown attribute '${attrName}'`);
-      }
+      // Own properties only: an attribute named "constructor" or "__proto__" is just unknown.
+      if (Object.hasOwn(attrs, attrName)) throw new ModelError(`${who}: attribute '${attrName}' is given twice`);
+      if (!Object.hasOwn(def.attrs, attrName)) throw new ModelError(`${who}: unknown attribute '${attrName}'`);
       attrs[attrName] = this.attr(resolved, scope, op);
     }
     return [{ op, name, inputs, outputs, attrs }];
@@ -165,19 +183,20 @@ class Importer {
   private attr(a: OnnxTypes.IAttributeProto, scope: ReadonlySet<string>, op: string): Attr {
     const type = a.type || guessAttrType(a);
     const str = (b: Uint8Array) => new TextDecoder().decode(b);
+    const where = `${op}: attribute '${a.name}'`;
     switch (type) {
       case AT.FLOAT: return { type: "float", value: a.f ?? 0 };
       case AT.INT: return { type: "int", value: longToNumber(a.i) };
       case AT.STRING: return { type: "string", value: str(a.s ?? new Uint8Array()) };
-      case AT.TENSOR: return { type: "tensor", value: tensorFromProto(a.t ?? {}, this.limits) };
+      case AT.TENSOR: return { type: "tensor", value: tensorFromProto(a.t ?? {}, this.limits, where) };
       case AT.GRAPH: return { type: "graph", value: this.graph(a.g ?? {}, scope) };
       case AT.FLOATS: return { type: "floats", value: [...(a.floats ?? [])] };
       case AT.INTS: return { type: "ints", value: (a.ints ?? []).map(longToNumber) };
       case AT.STRINGS: return { type: "strings", value: (a.strings ?? []).map(str) };
-      case AT.TENSORS: return { type: "tensors", value: (a.tensors ?? []).map((t) => tensorFromProto(t, this.limits)) };
+      case AT.TENSORS: return { type: "tensors", value: (a.tensors ?? []).map((t) => tensorFromProto(t, this.limits, where)) };
       case AT.GRAPHS: return { type: "graphs", value: (a.graphs ?? []).map((g) => this.graph(g, scope)) };
       default:
-        throw new UnsupportedError(`${op}: attribute '${a.name}' has type ${AT[type] ?? type}, which kiln does not support`, `attribute type ${AT[type] ?? type}`);
+        throw new UnsupportedError(`${where} has type ${AT[type] ?? type}, which kiln does not support`, `attribute type ${AT[type] ?? type}`);
     }
   }
 }
