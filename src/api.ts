@@ -47,7 +47,7 @@ export class InferenceSession {
       verifyGraph(source.graph);
       model = source;
     }
-    return new InferenceSession(inferModel(model), options);
+    return new InferenceSession(inferModel(model, { maxElements: options.maxElements }), options);
   }
 
   get inputNames(): string[] {

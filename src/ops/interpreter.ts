@@ -2,9 +2,9 @@
  * The reference interpreter: runs a graph node by node with each op's reference evaluation.
  * It defines kiln's semantics; every pass and backend is checked against it.
  */
-import { EvalError, InputError, InternalError, KilnError } from "../ir/errors.js";
+import { EvalError, InputError, InternalError, KilnError, ModelError } from "../ir/errors.js";
 import { describeNode, opDomain, type Graph, type Model, type Node } from "../ir/graph.js";
-import { DEFAULT_MAX_ELEMENTS, Tensor } from "../ir/tensor.js";
+import { DEFAULT_MAX_ELEMENTS, Tensor, withElementLimit } from "../ir/tensor.js";
 import { Attrs, getOp } from "./registry.js";
 
 export interface InterpreterOptions {
@@ -30,6 +30,10 @@ export function opsetFor(opsets: Readonly<Record<string, number>>, op: string): 
 }
 
 export function runModel(model: Model, feeds: ReadonlyMap<string, Tensor>, options: InterpreterOptions = {}): Map<string, Tensor> {
+  return withElementLimit(options.maxElements ?? DEFAULT_MAX_ELEMENTS, () => runMain(model, feeds, options));
+}
+
+function runMain(model: Model, feeds: ReadonlyMap<string, Tensor>, options: InterpreterOptions): Map<string, Tensor> {
   const g = model.graph;
   for (const name of feeds.keys()) {
     if (!g.inputs.some((v) => v.name === name)) throw new InputError(`model has no input named "${name}"`);
@@ -75,6 +79,9 @@ function runNode(node: Node, index: number, scope: Scope, opsets: Readonly<Recor
   const outputs = evaluateNode(node, inputs, opsets, (g, ins) => runGraph(g, ins, opsets, scope, options), index);
   node.outputs.forEach((name, i) => {
     if (name === "") return;
+    if (i >= outputs.length) {
+      throw new ModelError(`${describeNode(node, index)} declares output ${i} ("${name}"), but ${node.op} produces only ${outputs.length}`);
+    }
     const t = outputs[i];
     if (t === undefined || t === null) throw new InternalError(`${describeNode(node, index)} did not produce output ${i}`);
     if (t.size > maxElements) throw new EvalError(`${describeNode(node, index)}: output ${i} has ${t.size} elements, over the limit of ${maxElements}`);
