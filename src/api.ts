@@ -40,7 +40,7 @@ export class InferenceSession {
   /** Load an ONNX model from bytes, a file path, or an already-built Model. */
   static async create(source: Uint8Array | ArrayBuffer | string | Model, options: SessionOptions = {}): Promise<InferenceSession> {
     let model: Model;
-    if (typeof source === "string") model = importOnnx(new Uint8Array(await readFile(source)), options);
+    if (typeof source === "string") model = importOnnx(await readModelFile(source), options);
     else if (source instanceof Uint8Array) model = importOnnx(source, options);
     else if (source instanceof ArrayBuffer) model = importOnnx(new Uint8Array(source), options);
     else {
@@ -67,6 +67,7 @@ export class InferenceSession {
   }
 
   async run(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
+    if (typeof feeds !== "object" || feeds === null) throw new InputError("run() takes an object mapping input names to tensors");
     const bound = this.checkFeeds(feeds);
     const out = runModel(this.model, bound, { maxElements: this.options.maxElements });
     return Object.fromEntries(out);
@@ -91,6 +92,14 @@ export class InferenceSession {
       bound.set(v.name, t);
     }
     return bound;
+  }
+}
+
+async function readModelFile(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new InputError(`cannot read model file "${path}": ${(e as Error).message}`);
   }
 }
 
