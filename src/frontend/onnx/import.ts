@@ -6,7 +6,7 @@
  * reference is a ModelError naming the node.
  */
 import { dtypeFromOnnx } from "../../ir/dtype.js";
-import { ModelError, UnsupportedError } from "../../ir/errors.js";
+import { LimitError, ModelError, UnsupportedError } from "../../ir/errors.js";
 import { describeNode, type Attr, type Graph, type Model, type Node, type ValueInfo } from "../../ir/graph.js";
 import type { Tensor } from "../../ir/tensor.js";
 import type { Dim, TensorType } from "../../ir/types.js";
@@ -18,6 +18,9 @@ import { tensorFromProto, type TensorLimits } from "./tensor.js";
 export type ImportOptions = TensorLimits;
 
 const AT = onnx.AttributeProto.AttributeType;
+
+/** How deep subgraphs (If/Loop/Scan bodies) and model-local function calls may nest. */
+const MAX_NESTING = 64;
 
 /** The newest default-domain opset whose semantics the ops follow. */
 export const LATEST_ONNX_OPSET = 28;
@@ -69,6 +72,9 @@ function symbolName(param: string): string {
 class Importer {
   private unknownDims = 0;
   private inlined = 0;
+  private depth = 0;
+  /** Functions being inlined, outermost first. */
+  private readonly calling: string[] = [];
 
   constructor(
     private readonly limits: TensorLimits,
@@ -76,6 +82,21 @@ class Importer {
   ) {}
 
   graph(g: OnnxTypes.IGraphProto, outer: ReadonlySet<string>): Graph {
+    return this.nested(`graph "${g.name ?? ""}"`, () => this.graphBody(g, outer));
+  }
+
+  /** Subgraphs and function calls recurse here and in every later stage: bound the depth, not the stack. */
+  private nested<T>(what: string, f: () => T): T {
+    if (this.depth >= MAX_NESTING) throw new LimitError(`${what}: subgraphs and function calls nest more than ${MAX_NESTING} deep`);
+    this.depth++;
+    try {
+      return f();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private graphBody(g: OnnxTypes.IGraphProto, outer: ReadonlySet<string>): Graph {
     const gname = g.name ?? "";
     const initializers = new Map<string, Tensor>();
     for (const t of g.initializer ?? []) {
@@ -164,7 +185,9 @@ class Importer {
 
   private inlineFunction(fn: OnnxTypes.IFunctionProto, call: OnnxTypes.INodeProto, inputs: string[], outputs: string[],
     scope: ReadonlySet<string>, outerAttrs?: ReadonlyMap<string, OnnxTypes.IAttributeProto>): Node[] {
-    if (this.inlined++ > 10_000) throw new ModelError(`function ${fn.name}: too many nested function calls (recursive?)`);
+    const key = `${normDomain(fn.domain ?? "")}:${fn.name}`;
+    if (this.calling.includes(key)) throw new ModelError(`function ${key} calls itself (${[...this.calling, key].join(" -> ")})`);
+    if (this.inlined++ > 10_000) throw new LimitError(`function ${key}: more than 10000 function calls to inline`);
     const prefix = `${fn.name}__${this.inlined}__`;
     const rename = new Map<string, string>();
     (fn.input ?? []).forEach((v, i) => rename.set(v, inputs[i] ?? ""));
@@ -177,7 +200,12 @@ class Importer {
       const resolved = a.refAttrName ? outerAttrs?.get(a.refAttrName) : a;
       if (resolved) attrs.set(a.name ?? "", resolved);
     }
-    return (fn.node ?? []).flatMap((node) => this.node(node, scope, rename, attrs));
+    this.calling.push(key);
+    try {
+      return this.nested(`function ${key}`, () => (fn.node ?? []).flatMap((node) => this.node(node, scope, rename, attrs)));
+    } finally {
+      this.calling.pop();
+    }
   }
 
   private attr(a: OnnxTypes.IAttributeProto, scope: ReadonlySet<string>, op: string): Attr {
