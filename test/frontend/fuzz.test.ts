@@ -731,6 +731,36 @@ if (process.env.FUZZ_FROM !== undefined && process.send) {
     assert.deepEqual(failures, []);
   });
 
+  test("recursive functions and deeply nested subgraphs are KilnErrors", async () => {
+    const vi = (name: string) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } });
+    const call = (f: string, a: string, b: string) => ({ opType: f, domain: "my", input: [a], output: [b] });
+    const fn = (name: string, body: OnnxTypes.INodeProto[]) => ({ name, domain: "my", input: ["a"], output: ["b"], node: body });
+    const withFunctions = (functions: OnnxTypes.IFunctionProto[]) => onnx.ModelProto.encode({
+      irVersion: 8, opsetImport: [{ domain: "", version: 17 }, { domain: "my", version: 1 }], functions,
+      graph: { name: "g", input: [vi("x")], output: [vi("y")], node: [call("F", "x", "y")] },
+    }).finish();
+    let nested: OnnxTypes.IGraphProto = { name: "leaf", output: [vi("x")] };
+    for (let i = 0; i < 2000; i++) {
+      const branch = (g: OnnxTypes.IGraphProto) => ({ type: AT.GRAPH, g });
+      nested = { name: `level${i}`, output: [vi(`o${i}`)], node: [{ opType: "If", input: ["c"], output: [`o${i}`],
+        attribute: [{ name: "then_branch", ...branch(nested) }, { name: "else_branch", ...branch({ name: "e", output: [vi("x")] }) }] }] };
+    }
+    const deep = onnx.ModelProto.encode({ irVersion: 8, opsetImport: [{ domain: "", version: 17 }], graph: {
+      name: "g", input: [vi("x")], output: [vi("y")], initializer: [{ name: "c", dataType: 9, int32Data: [1] }],
+      node: [...nested.node!, { opType: "Identity", input: ["o1999"], output: ["y"] }],
+    } }).finish();
+    const models = {
+      "a function calling itself": withFunctions([fn("F", [call("F", "a", "b")])]),
+      "mutually recursive functions": withFunctions([fn("F", [call("G", "a", "b")]), fn("G", [call("F", "a", "b")])]),
+      "a function called 2^20 times": withFunctions(Array.from({ length: 20 }, (_, i) =>
+        fn(i === 0 ? "F" : `F${i}`, i === 19 ? [{ opType: "Identity", input: ["a"], output: ["b"] }] : [call(`F${i + 1}`, "a", "t"), call(`F${i + 1}`, "t", "b")]))),
+      "If nested 2000 deep": deep,
+    };
+    for (const [what, bytes] of Object.entries(models)) {
+      await assert.rejects(InferenceSession.create(bytes, OPTIONS), (e) => e instanceof KilnError, what);
+    }
+  });
+
   test("unreadable sources and malformed feeds are InputErrors", async () => {
     const isInputError = (e: unknown) => e instanceof KilnError && e.name === "InputError";
     await assert.rejects(InferenceSession.create(join(NODE_TESTS, "no_such_test", "model.onnx")), isInputError);
