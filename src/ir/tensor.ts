@@ -53,6 +53,10 @@ export class Tensor {
     /** Storage; float16 holds raw bits, bool holds 0/1 bytes, int64/uint64 hold bigints. */
     readonly data: TypedArray,
   ) {
+    // Dims like -1 or 1.5 can still multiply out to data.length; nothing downstream expects them.
+    for (const d of shape) {
+      if (!Number.isSafeInteger(d) || d < 0) throw new EvalError(`tensor of shape [${shape.join(",")}]: invalid dimension ${d}`);
+    }
     if (data.length !== shapeSize(shape)) {
       throw new EvalError(`tensor of shape [${shape.join(",")}] needs ${shapeSize(shape)} elements, got ${data.length}`);
     }
