@@ -766,6 +766,8 @@ if (process.env.FUZZ_FROM !== undefined && process.send) {
     await assert.rejects(InferenceSession.create(join(NODE_TESTS, "no_such_test", "model.onnx")), isInputError);
     await assert.rejects(InferenceSession.create(NODE_TESTS), isInputError);
     const session = await InferenceSession.create(join(NODE_TESTS, "test_identity", "model.onnx"));
+    assert.throws(() => new Tensor("float32", [-1, -1], new Float32Array(1)), (e) => e instanceof KilnError);
+    assert.throws(() => new Tensor("float32", [0.5, 4], new Float32Array(2)), (e) => e instanceof KilnError);
     for (const feeds of [null, 3, {}, { x: [1, 2] }, { x: Tensor.scalar("float32", 1), y: Tensor.scalar("float32", 1) }]) {
       await assert.rejects(session.run(feeds as unknown as Record<string, Tensor>), isInputError, JSON.stringify(feeds));
     }
