@@ -4,7 +4,8 @@ import { importOnnx } from "../frontend/onnx/import.js";
 import { UsageError } from "./conformance.js";
 import type { Graph, Model } from "../ir/graph.js";
 import { printModel } from "../ir/text.js";
-import { planMemory } from "../passes/memory-plan.js";
+import { displayOp } from "../ops/layout.js";
+import { naiveBytes, planMemory } from "../passes/memory-plan.js";
 import { DEFAULT_PIPELINE, optimize } from "../passes/pipeline.js";
 import "../ops/index.js";
 
@@ -35,18 +36,27 @@ export async function inspectCommand(path: string, opts: InspectOptions): Promis
     throw new UsageError(`no pass named ${opts.after}; passes: ${[...new Set(passNames)].join(", ")}`);
   }
   let dumped: Model | undefined;
+  let unfused: Model = model;
   const t0 = performance.now();
   const { model: fused, stats } = optimize(model, {
-    dump: (name, m) => { if (name === opts.after) dumped ??= m; },
+    dump: (name, m) => {
+      if (name === opts.after) dumped ??= m;
+      if (name !== "fuse") unfused = m;
+    },
   });
   const passMs = performance.now() - t0;
   const plan = planMemory(fused.graph);
   const groups = fused.graph.nodes.map((n) => {
     const body = n.op === "kiln:Fused" ? n.attrs["body"] : undefined;
-    return { name: n.name || n.op, ops: body?.type === "graph" ? body.value.nodes.map((m) => m.op) : [n.op] };
+    return { name: n.name || n.op, ops: body?.type === "graph" ? body.value.nodes.map(displayOp) : [displayOp(n)] };
   });
-  const memory = { arenaBytes: plan.arenaBytes, lowerBoundBytes: plan.lowerBoundBytes, naiveBytes: plan.naiveBytes };
-  const printed = printModel(dumped ?? fused, opts.full ? {} : { elideTensorBytes: 256 });
+  // naiveBytes: every intermediate of the optimized graph before fusion in a buffer of its own,
+  // what an op-by-op runtime without planning allocates; naiveFusedBytes: the same for the fused graph.
+  const memory = {
+    arenaBytes: plan.arenaBytes, lowerBoundBytes: plan.lowerBoundBytes,
+    naiveBytes: naiveBytes(unfused.graph), naiveFusedBytes: plan.naiveBytes,
+  };
+  const printed = printModel(dumped ?? fused, opts.full ? {} : { elideTensorBytes: 64 });
   if (opts.json) {
     console.log(JSON.stringify({
       model: path,
@@ -67,5 +77,5 @@ export async function inspectCommand(path: string, opts: InspectOptions): Promis
   console.log(`\nfused functions: ${groups.length}`);
   for (const g of groups) console.log(`  ${g.name}: ${g.ops.join(" + ")}`);
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
-  console.log(`\nmemory: arena ${mb(memory.arenaBytes)}, lower bound ${mb(memory.lowerBoundBytes)}, naive ${mb(memory.naiveBytes)}`);
+  console.log(`\nmemory: arena ${mb(memory.arenaBytes)}, lower bound ${mb(memory.lowerBoundBytes)}, naive ${mb(memory.naiveBytes)} (fused graph: ${mb(memory.naiveFusedBytes)})`);
 }

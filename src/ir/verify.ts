@@ -1,6 +1,6 @@
 /**
  * The verifier: rejects ill-formed graphs with a message naming the node. It checks that each
- * value is defined exactly once, that every use comes after its definition (the node order is
+ * value is defined exactly once (graph inputs, initializers and node outputs never share a name), that every use comes after its definition (the node order is
  * topological), and that graph outputs exist; subgraphs are checked with the enclosing scope.
  */
 import { ModelError } from "./errors.js";
@@ -17,9 +17,9 @@ export function verifyGraph(graph: Graph, outer: ReadonlySet<string> = new Set()
     defined.add(name);
   };
   for (const v of graph.inputs) define(v.name, "a graph input");
-  for (const name of graph.initializers.keys()) {
-    if (!graph.inputs.some((v) => v.name === name)) define(name, "an initializer");
-  }
+  // ONNX lets an initializer give a graph input a default; the importer makes such inputs
+  // constants, so in kiln's IR the two never share a name and passes may trust initializers.
+  for (const name of graph.initializers.keys()) define(name, "an initializer");
   const visible = (name: string) => defined.has(name) || outer.has(name);
   graph.nodes.forEach((node, i) => {
     for (const input of node.inputs) {

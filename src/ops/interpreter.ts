@@ -39,7 +39,7 @@ function runMain(model: Model, feeds: ReadonlyMap<string, Tensor>, options: Inte
     if (!g.inputs.some((v) => v.name === name)) throw new InputError(`model has no input named "${name}"`);
   }
   const outs = runGraph(g, g.inputs.map((v) => {
-    const t = feeds.get(v.name) ?? g.initializers.get(v.name);
+    const t = feeds.get(v.name);
     if (t === undefined) throw new InputError(`input "${v.name}" was not given`);
     return t;
   }), model.opsets, undefined, options);

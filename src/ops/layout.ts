@@ -84,6 +84,13 @@ export function innerNode(n: Node): Node {
   return body.value.nodes[0]!;
 }
 
+/** How a node reads in listings: an InLayout node as its inner op and layout (`Conv@NCHW4c`). */
+export function displayOp(n: Node): string {
+  if (n.op !== "kiln:InLayout") return n.op;
+  const block = n.attrs["block"];
+  return `${innerNode(n).op}@NCHW${block?.type === "int" ? block.value : "?"}c`;
+}
+
 const inLayout: OpDef = {
   name: "kiln:InLayout",
   pattern: (n) => patternOf(innerNode(n)),

@@ -4,7 +4,6 @@
  * Identical initializers (same dtype, shape and bytes) are merged first, which lets nodes over
  * equal constants match too. Nodes with subgraphs and nondeterministic ops are left alone.
  */
-import { createHash } from "node:crypto";
 import type { Attr, Graph, Model, Node } from "../ir/graph.js";
 import type { Tensor } from "../ir/tensor.js";
 import { printType } from "../ir/text.js";
@@ -13,9 +12,21 @@ import { NONDETERMINISTIC_OPS } from "../ops/registry.js";
 import { renameInNode } from "./graph-utils.js";
 import type { Pass } from "./pass.js";
 
+/** A cheap key for grouping tensors: type, shape and a few sampled bytes; equal tensors share it. */
+function tensorBucket(t: Tensor): string {
+  const bytes = tensorBytes(t);
+  const step = Math.max(1, Math.floor(bytes.length / 16));
+  let sample = "";
+  for (let i = 0; i < bytes.length; i += step) sample += bytes[i]!.toString(16);
+  return `${printType({ dtype: t.dtype, shape: t.shape })}:${sample}`;
+}
+
+const tensorBytes = (t: Tensor) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+const sameTensor = (a: Tensor, b: Tensor) => a.dtype === b.dtype && Buffer.compare(tensorBytes(a), tensorBytes(b)) === 0;
+
+/** A content key for small tensors held in attributes. */
 function tensorKey(t: Tensor): string {
-  const h = createHash("sha1").update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)).digest("hex");
-  return `${printType({ dtype: t.dtype, shape: t.shape })}:${h}`;
+  return `${printType({ dtype: t.dtype, shape: t.shape })}:${Buffer.from(tensorBytes(t)).toString("base64")}`;
 }
 
 function attrKey(a: Attr): string {
@@ -33,13 +44,13 @@ export function eliminateCommonSubexpressions(g: Graph): Graph {
   const rename = new Map<string, string>();
   // Equal initializers: keep the first of each kind.
   const initializers = new Map<string, Tensor>();
-  const byContent = new Map<string, string>();
+  const buckets = new Map<string, string[]>();
   for (const [name, t] of g.initializers) {
-    const k = tensorKey(t);
-    const first = byContent.get(k);
-    if (first !== undefined && !outputs.has(name)) rename.set(name, first);
+    const bucket = tensorBucket(t);
+    const same = (buckets.get(bucket) ?? []).find((other) => sameTensor(initializers.get(other)!, t));
+    if (same !== undefined && !outputs.has(name)) rename.set(name, same);
     else {
-      byContent.set(k, name);
+      buckets.set(bucket, [...(buckets.get(bucket) ?? []), name]);
       initializers.set(name, t);
     }
   }
@@ -51,7 +62,7 @@ export function eliminateCommonSubexpressions(g: Graph): Graph {
       nodes.push(n);
       continue;
     }
-    const key = `${n.op}(${n.inputs.join(",")})#${n.outputs.length}{${Object.keys(n.attrs).sort().map((k) => `${k}=${attrKey(n.attrs[k]!)}`).join(",")}}`;
+    const key = `${n.op}(${JSON.stringify(n.inputs)})#${n.outputs.length}{${Object.keys(n.attrs).sort().map((k) => `${k}=${attrKey(n.attrs[k]!)}`).join(",")}}`;
     const prev = seen.get(key);
     const replaceable = prev !== undefined && n.outputs.every((o, i) => o === "" || (!outputs.has(o) && prev.outputs[i] !== ""));
     if (prev && replaceable) {

@@ -19,6 +19,7 @@
  */
 import type { Graph, Model, Node, ValueInfo } from "../ir/graph.js";
 import type { TensorType } from "../ir/types.js";
+import { displayOp } from "../ops/layout.js";
 import { patternOf, type PatternKind } from "../ops/registry.js";
 import { nodeReads } from "./graph-utils.js";
 import type { Pass } from "./pass.js";
@@ -199,7 +200,7 @@ function buildFusedGraph(g: Graph, find: (i: number) => number, consumers: reado
     };
     nodes.push({
       op: "kiln:Fused",
-      name: `fused_${counter++}_${anchorNode.op}`,
+      name: `fused_${counter++}_${displayOp(anchorNode).replace(/@.*/, "")}`,
       inputs,
       outputs,
       attrs: { body: { type: "graph", value: body }, kind: { type: "string", value: patternOf(anchorNode) } },

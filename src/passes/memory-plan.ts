@@ -2,18 +2,18 @@
  * Static memory planning. Given a graph (normally the fused graph) and its node order as the
  * schedule, every value a node produces gets an offset in one activation arena:
  *   - lifetimes run from the producing step to the last reading step (graph outputs to the end);
- *   - an elementwise kernel may write its output over an input that dies at that step and has
- *     the same size (in-place), so the two share one buffer;
- *   - buffers are placed greedily, largest first, each in the smallest gap left by the buffers
- *     whose lifetimes overlap it (best fit).
+ *   - a kernel may write its output over an input that dies at that step, has the same shape,
+ *     and is read only elementwise (in-place), so the two share one buffer;
+ *   - buffers are placed greedily, each in the smallest gap left by the buffers whose lifetimes
+ *     overlap it (best fit), under a few orders (largest first, ...), keeping the best plan.
  * Weights (initializers) live apart from the arena and are not planned. Shapes with symbols give
  * a plan per binding of the symbols: `planMemory(graph, { N: 8 })`.
  */
 import { DTYPE_INFO } from "../ir/dtype.js";
 import { evalDim } from "../ir/dim.js";
 import { ModelError } from "../ir/errors.js";
-import type { Graph, Node } from "../ir/graph.js";
-import { patternOf } from "../ops/registry.js";
+import { subgraphsOf, type Graph, type Node } from "../ir/graph.js";
+import { NONDETERMINISTIC_OPS, patternOf } from "../ops/registry.js";
 import { nodeReads } from "./graph-utils.js";
 
 /** Buffers start on 64-byte boundaries (a cache line, and enough for SIMD loads). */
@@ -33,7 +33,7 @@ export interface MemoryPlan {
   readonly arenaBytes: number;
   /** The largest total size of buffers live at one step: no plan can use less. */
   readonly lowerBoundBytes: number;
-  /** Every value in a buffer of its own. */
+  /** Every value of the planned graph in a buffer of its own. */
   readonly naiveBytes: number;
   readonly buffers: readonly PlannedBuffer[];
   /** Value -> arena offset. */
@@ -42,14 +42,80 @@ export interface MemoryPlan {
 
 const align = (n: number) => Math.ceil(n / ALIGNMENT) * ALIGNMENT;
 
-/** Whether a node only maps elements to elements, so its output may overwrite an input. */
-function isElementwiseKernel(n: Node): boolean {
+/**
+ * Values that are weights: initializers, and outputs of nodes computed from weights alone (a
+ * ConstantOfShape too large to fold, say). They live with the weights, not in the arena.
+ */
+export function constantValues(g: Graph): Set<string> {
+  const out = new Set<string>(g.initializers.keys());
+  for (const n of g.nodes) {
+    if (!NONDETERMINISTIC_OPS.has(n.op) && subgraphsOf(n).length === 0 && n.inputs.every((v) => v === "" || out.has(v))) {
+      for (const o of n.outputs) if (o !== "") out.add(o);
+    }
+  }
+  return out;
+}
+
+/** Every intermediate value of a graph in its own buffer (no fusion, no reuse): the baseline. */
+export function naiveBytes(g: Graph, symbols: Readonly<Record<string, number>> = {}): number {
+  const weights = constantValues(g);
+  let total = 0;
+  for (const n of g.nodes) for (const o of n.outputs) {
+    if (o === "" || weights.has(o)) continue;
+    const t = g.valueTypes.get(o) ?? g.outputs.find((v) => v.name === o)?.type;
+    const n = t?.shape?.reduce<number | undefined>((acc, d) => {
+      const x = evalDim(d, symbols);
+      return acc === undefined || x === undefined ? undefined : acc * x;
+    }, 1);
+    if (t === undefined || n === undefined) throw new ModelError(`memory planning: value "${o}" has no known size`);
+    total += align(n * DTYPE_INFO[t.dtype].bytes);
+  }
+  return total;
+}
+
+const ELEMENTWISE = new Set(["elementwise", "broadcast"]);
+const ANCHORS = new Set(["out-elementwise-fusable", "reduction"]);
+
+/**
+ * The inputs a kernel reads only at the index it writes, so its output may overwrite them: any
+ * input of an elementwise op, and of a fused function the inputs that only its elementwise
+ * members read (the residual of a Conv + Add + Relu epilogue, say). Shapes are checked by the caller.
+ */
+function inPlaceInputs(n: Node): string[] {
   if (n.op === "kiln:Fused") {
     const body = n.attrs["body"];
-    return body?.type === "graph" && body.value.nodes.every(isElementwiseKernel);
+    if (body?.type !== "graph") return [];
+    // Only an anchor followed by elementwise ops writes each output element from the same index
+    // of its elementwise inputs; an injective member (a Transpose, say) would move elements.
+    const nodes = body.value.nodes;
+    const anchors = nodes.filter((m) => !ELEMENTWISE.has(patternOf(m)));
+    if (anchors.length > 1 || anchors.some((a) => !ANCHORS.has(patternOf(a)))) return [];
+    return n.inputs.filter((x) => nodes.every((m) => !m.inputs.includes(x) || ELEMENTWISE.has(patternOf(m))));
   }
-  const p = patternOf(n);
-  return p === "elementwise" || p === "broadcast";
+  return ELEMENTWISE.has(patternOf(n)) ? [...n.inputs] : [];
+}
+
+interface Chain {
+  values: string[];
+  bytes: number;
+  start: number;
+  end: number;
+}
+
+/** Place buffers in the given order, each in the smallest gap among those live at the same time. */
+function placeBestFit(chains: readonly Chain[]): PlannedBuffer[] {
+  const placed: PlannedBuffer[] = [];
+  for (const c of chains) {
+    const busy = placed.filter((p) => p.start <= c.end && c.start <= p.end).sort((a, b) => a.offset - b.offset);
+    let best = -1, bestGap = Infinity, cursor = 0;
+    for (const p of busy) {
+      const gap = p.offset - cursor;
+      if (gap >= c.bytes && gap < bestGap) { best = cursor; bestGap = gap; }
+      cursor = Math.max(cursor, p.offset + p.bytes);
+    }
+    placed.push({ values: c.values, offset: best >= 0 ? best : cursor, bytes: c.bytes, start: c.start, end: c.end });
+  }
+  return placed;
 }
 
 export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> = {}): MemoryPlan {
@@ -66,29 +132,34 @@ export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> =
     return align(n * DTYPE_INFO[t.dtype].bytes);
   };
 
+  const typeKey = (v: string) => {
+    const t = g.valueTypes.get(v);
+    return t && t.shape ? `${t.dtype}[${t.shape.join(",")}]` : undefined;
+  };
+  const sameType = (a: string, b: string) => typeKey(a) !== undefined && typeKey(a) === typeKey(b);
+
+  const weights = constantValues(g);
   const def = new Map<string, number>();
   const lastUse = new Map<string, number>();
   g.nodes.forEach((n, i) => {
-    for (const o of n.outputs) if (o !== "") def.set(o, i);
+    for (const o of n.outputs) if (o !== "" && !weights.has(o)) def.set(o, i);
     for (const v of nodeReads(n)) if (def.has(v)) lastUse.set(v, i);
   });
   for (const v of g.outputs) if (def.has(v.name)) lastUse.set(v.name, steps);
   const graphOutputs = new Set(g.outputs.map((v) => v.name));
 
   // Buffers as chains of values; an in-place output joins the chain of the input it overwrites.
-  const chains: { values: string[]; bytes: number; start: number; end: number }[] = [];
+  const chains: Chain[] = [];
   const chainOf = new Map<string, number>();
   g.nodes.forEach((n, i) => {
-    const inPlaceCandidates = isElementwiseKernel(n)
-      ? n.inputs.filter((x) => def.has(x) && lastUse.get(x) === i && !graphOutputs.has(x))
-      : [];
+    const inPlaceCandidates = inPlaceInputs(n).filter((x) => def.has(x) && lastUse.get(x) === i && !graphOutputs.has(x));
     for (const o of n.outputs) {
-      if (o === "") continue;
+      if (o === "" || weights.has(o)) continue;
       const bytes = bytesOf(o);
       const end = lastUse.get(o) ?? i;
       const reuse = inPlaceCandidates.find((x) => {
         const c = chains[chainOf.get(x)!]!;
-        return c.bytes === bytes && c.end === i;
+        return c.bytes === bytes && c.end === i && sameType(x, o);
       });
       if (reuse !== undefined) {
         const k = chainOf.get(reuse)!;
@@ -103,21 +174,18 @@ export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> =
     }
   });
 
-  const order = chains.map((_, k) => k).sort((a, b) => chains[b]!.bytes - chains[a]!.bytes || chains[a]!.start - chains[b]!.start);
-  const placed: PlannedBuffer[] = [];
-  let arena = 0;
-  for (const k of order) {
-    const c = chains[k]!;
-    const busy = placed.filter((p) => p.start <= c.end && c.start <= p.end).sort((a, b) => a.offset - b.offset);
-    let best = -1, bestGap = Infinity, cursor = 0;
-    for (const p of busy) {
-      const gap = p.offset - cursor;
-      if (gap >= c.bytes && gap < bestGap) { best = cursor; bestGap = gap; }
-      cursor = Math.max(cursor, p.offset + p.bytes);
-    }
-    const offset = best >= 0 ? best : cursor;
-    placed.push({ values: c.values, offset, bytes: c.bytes, start: c.start, end: c.end });
-    arena = Math.max(arena, offset + c.bytes);
+  // Greedy best fit under a few orders (largest first, longest-lived first, earliest first); keep the best.
+  const orders: ((a: Chain, b: Chain) => number)[] = [
+    (a, b) => b.bytes - a.bytes || a.start - b.start,
+    (a, b) => b.end - b.start - (a.end - a.start) || b.bytes - a.bytes,
+    (a, b) => a.start - b.start || b.bytes - a.bytes,
+  ];
+  let placed: PlannedBuffer[] = [];
+  let arena = Infinity;
+  for (const order of orders) {
+    const attempt = placeBestFit([...chains].sort(order));
+    const size = attempt.reduce((m, p) => Math.max(m, p.offset + p.bytes), 0);
+    if (size < arena) [placed, arena] = [attempt, size];
   }
 
   let lowerBound = 0;
@@ -126,7 +194,7 @@ export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> =
     for (const c of chains) if (c.start <= t && t <= c.end) live += c.bytes;
     lowerBound = Math.max(lowerBound, live);
   }
-  const naive = [...def.keys()].reduce((s, v) => s + bytesOf(v), 0);
+  const naive = naiveBytes(g, symbols);
   const offsets = new Map<string, number>();
   for (const p of placed) for (const v of p.values) offsets.set(v, p.offset);
   return { arenaBytes: arena, lowerBoundBytes: lowerBound, naiveBytes: naive, buffers: placed, offsets };

@@ -4,7 +4,7 @@
  * shapes where an op is dropped, constants that really are 0 or 1, single-use producers where
  * a producer is changed.
  */
-import type { Node } from "../ir/graph.js";
+import type { Attr, Node } from "../ir/graph.js";
 import { Tensor, shapeSize } from "../ir/tensor.js";
 import type { TensorType } from "../ir/types.js";
 import type { Rewrite, Rule, RuleContext } from "./rewrite.js";
@@ -70,10 +70,14 @@ function rebuiltConv(ctx: RuleContext, conv: Node, w: Tensor, scale: Float64Arra
   const bName = ctx.freshName(`${conv.inputs[1]}_bias_folded`);
   let wNew = w;
   if (scale) {
+    // Scale each output channel's block of weights (the weights are float32: checked by foldableConv).
     const per = shapeSize(w.shape) / w.shape[0]!;
-    const v = w.numbers();
-    for (let i = 0; i < v.length; i++) v[i]! *= scale[Math.floor(i / per)]!;
-    wNew = Tensor.fromNumbers(w.dtype, w.shape, v);
+    const data = new Float32Array(w.data as Float32Array);
+    for (let oc = 0; oc < w.shape[0]!; oc++) {
+      const s = scale[oc]!;
+      for (let i = oc * per; i < (oc + 1) * per; i++) data[i]! *= s;
+    }
+    wNew = new Tensor(w.dtype, w.shape, data);
   }
   const newConv: Node = { ...conv, inputs: [conv.inputs[0]!, wName, bName], outputs: [out] };
   return {
@@ -83,9 +87,16 @@ function rebuiltConv(ctx: RuleContext, conv: Node, w: Tensor, scale: Float64Arra
   };
 }
 
+/** Before opset 7, BatchNormalization and Dropout train unless `is_test` is set. */
+function trainingBeforeOpset7(n: Node, ctx: RuleContext): boolean {
+  const isTest = n.attrs["is_test"];
+  return (ctx.opsets[""] ?? 1) < 7 && !(isTest?.type === "int" && isTest.value !== 0);
+}
+
 /** BatchNormalization's inference-mode scale and shift per channel, when all its parameters are constant. */
 function bnAffine(n: Node, ctx: RuleContext): { scale: Float64Array; shift: Float64Array } | null {
   if (n.outputs.slice(1).some((o) => o !== "" && ctx.uses(o) > 0)) return null;
+  if (trainingBeforeOpset7(n, ctx)) return null;
   if (n.attrs["training_mode"]?.type === "int" && n.attrs["training_mode"].value !== 0) return null;
   const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((i) => ctx.constant(n.inputs[i] ?? ""));
   if (!gamma || !beta || !mean || !variance) return null;
@@ -114,6 +125,21 @@ function rowBias(c: Tensor | undefined, n: number): Float64Array | null {
   return null;
 }
 
+/** A binary op of a single-use Conv's output and a per-channel constant, handed to `fold`. */
+function perChannelIntoConv(fold: (ctx: RuleContext, conv: NonNullable<ReturnType<typeof foldableConv>>, c: Float64Array, out: string) => Rewrite) {
+  return (n: Node, ctx: RuleContext): Rewrite | null => {
+    for (const [x, k] of [[0, 1], [1, 0]] as const) {
+      const c = ctx.constant(n.inputs[k]!);
+      const conv = c && foldableConv(n.inputs[x]!, ctx);
+      const out = ctx.type(n.outputs[0]!);
+      if (!c || !conv || !out || !sameType(out, ctx.type(n.inputs[x]!))) continue;
+      const s = perChannel(c, out, conv.w.shape[0]!);
+      if (s) return fold(ctx, conv, s, n.outputs[0]!);
+    }
+    return null;
+  };
+}
+
 export const SIMPLIFY_RULES: readonly Rule[] = [
   // Identity(x) -> x
   { name: "identity", op: "Identity", apply: (n, ctx) => passThrough(n, ctx) },
@@ -122,7 +148,7 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
     name: "dropout", op: "Dropout",
     apply: (n, ctx) => {
       const training = n.inputs[2] ? ctx.constant(n.inputs[2]) : undefined;
-      if (n.inputs[2] && !allEqual(training, 0)) return null;
+      if ((n.inputs[2] && !allEqual(training, 0)) || trainingBeforeOpset7(n, ctx)) return null;
       return passThrough(n, ctx);
     },
   },
@@ -162,10 +188,13 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
     apply: (n, ctx) => {
       const inner = ctx.producer(n.inputs[0]!);
       const out = ctx.type(n.outputs[0]!);
-      if (!inner || inner.op !== "Reshape" || !isStatic(out)) return null;
+      const opset = ctx.opsets[""] ?? 1;
+      // The shape is an input from opset 5; a literal 0 needs allowzero (opset 14).
+      if (!inner || inner.op !== "Reshape" || !isStatic(out) || opset < 5 || (out.shape.includes(0) && opset < 14)) return null;
       const shapeName = ctx.freshName(`${n.outputs[0]}_shape`);
+      const attrs: Record<string, Attr> = out.shape.includes(0) ? { allowzero: { type: "int", value: 1 } } : {};
       return {
-        nodes: [{ ...n, inputs: [inner.inputs[0]!, shapeName], attrs: {} }],
+        nodes: [{ ...n, inputs: [inner.inputs[0]!, shapeName], attrs }],
         initializers: new Map([[shapeName, int64(out.shape)]]),
       };
     },
@@ -258,33 +287,7 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
     },
   },
   // Mul(Conv(x, W, b), c) with c per output channel -> Conv(x, W*c, b*c)
-  {
-    name: "mul-into-conv", op: "Mul",
-    apply: (n, ctx) => {
-      for (const [x, k] of [[0, 1], [1, 0]] as const) {
-        const c = ctx.constant(n.inputs[k]!);
-        const conv = c && foldableConv(n.inputs[x]!, ctx);
-        const out = ctx.type(n.outputs[0]!);
-        if (!c || !conv || !out || !sameType(out, ctx.type(n.inputs[x]!))) continue;
-        const s = perChannel(c, out, conv.w.shape[0]!);
-        if (s) return rebuiltConv(ctx, conv.conv, conv.w, s, conv.b.map((bi, i) => bi * s[i]!), n.outputs[0]!);
-      }
-      return null;
-    },
-  },
+  { name: "mul-into-conv", op: "Mul", apply: perChannelIntoConv((ctx, conv, s, out) => rebuiltConv(ctx, conv.conv, conv.w, s, conv.b.map((bi, i) => bi * s[i]!), out)) },
   // Add(Conv(x, W, b), c) with c per output channel -> Conv(x, W, b+c)
-  {
-    name: "add-into-conv", op: "Add",
-    apply: (n, ctx) => {
-      for (const [x, k] of [[0, 1], [1, 0]] as const) {
-        const c = ctx.constant(n.inputs[k]!);
-        const conv = c && foldableConv(n.inputs[x]!, ctx);
-        const out = ctx.type(n.outputs[0]!);
-        if (!c || !conv || !out || !sameType(out, ctx.type(n.inputs[x]!))) continue;
-        const s = perChannel(c, out, conv.w.shape[0]!);
-        if (s) return rebuiltConv(ctx, conv.conv, conv.w, null, conv.b.map((bi, i) => bi + s[i]!), n.outputs[0]!);
-      }
-      return null;
-    },
-  },
+  { name: "add-into-conv", op: "Add", apply: perChannelIntoConv((ctx, conv, s, out) => rebuiltConv(ctx, conv.conv, conv.w, null, conv.b.map((bi, i) => bi + s[i]!), out)) },
 ];

@@ -40,6 +40,16 @@ describe("ONNX importer", () => {
     }
   });
 
+  it("makes a graph input that has an initializer a constant", () => {
+    const m = importOnnx(modelBytes({
+      name: "g", input: [vinfo("x"), vinfo("c")], output: [vinfo("y")],
+      initializer: [{ name: "c", dims: [2, 3], dataType: 1, floatData: [1, 2, 3, 4, 5, 6] }],
+      node: [{ opType: "Add", input: ["x", "c"], output: ["y"] }],
+    }));
+    assert.deepEqual(m.graph.inputs.map((v) => v.name), ["x"]);
+    assert.ok(m.graph.initializers.has("c"));
+  });
+
   it("inlines model-local functions", () => {
     const bytes = onnx.ModelProto.encode({
       irVersion: 8, opsetImport: [{ domain: "", version: 17 }, { domain: "local", version: 1 }],

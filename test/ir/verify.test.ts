@@ -16,6 +16,11 @@ describe("verifier", () => {
       (e: unknown) => e instanceof VerifyError && /"y" is defined twice/.test(e.message) && /second/.test(e.message));
   });
 
+  it("rejects a graph input that is also an initializer (passes may trust initializers as constants)", () => {
+    assert.throws(() => verifyGraph(parseModel(`graph "g" (%x: f32[2]) -> (%x: f32[2]) {\n  %x: f32[2] = init [1,2]\n}\n`).graph),
+      /"x" is defined twice \(again by an initializer\)/);
+  });
+
   it("rejects a use before its definition (not topological)", () => {
     assert.throws(() => verifyGraph(graph(`  %y = Relu "late" (%t)\n  %t = Relu (%x)`)), /Relu node "late" reads "t", which is not defined before it/);
   });

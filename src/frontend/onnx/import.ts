@@ -106,6 +106,7 @@ class Importer {
     if ((g.sparseInitializer ?? []).length > 0) {
       throw new UnsupportedError(`graph "${gname}": sparse initializers are not supported`, "sparse tensors");
     }
+    // An input that also has an initializer (a default a caller could override) becomes a constant.
     const inputs = (g.input ?? []).filter((v) => !initializers.has(v.name ?? "")).map((v) => this.valueInfo(v, gname, true));
     const outputs = (g.output ?? []).map((v) => this.valueInfo(v, gname, true));
     // Types the model gives for intermediate values (node outputs); inference refines them.
