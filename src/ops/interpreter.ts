@@ -2,7 +2,7 @@
  * The reference interpreter: runs a graph node by node with each op's reference evaluation.
  * It defines kiln's semantics; every pass and backend is checked against it.
  */
-import { EvalError, InputError, InternalError, KilnError, ModelError } from "../ir/errors.js";
+import { EvalError, InputError, InternalError, KilnError, LimitError, ModelError } from "../ir/errors.js";
 import { describeNode, opDomain, type Graph, type Model, type Node } from "../ir/graph.js";
 import { DEFAULT_MAX_ELEMENTS, Tensor, withElementLimit } from "../ir/tensor.js";
 import { Attrs, getOp } from "./registry.js";
@@ -105,6 +105,18 @@ export function evaluateNode(node: Node, inputs: readonly (Tensor | null)[], ops
     });
   } catch (e) {
     if (e instanceof KilnError && !e.message.includes(node.op)) e.message = `${describeNode(node, index)}: ${e.message}`;
+    if (isAllocationTooLarge(e)) throw new LimitError(`${describeNode(node, index)}: an array too large to allocate (${(e as Error).message})`);
     throw e;
   }
+}
+
+/**
+ * V8's RangeError for a typed array or buffer too large to allocate. A negative or non-finite length
+ * stays a RangeError: that is an op computing a size it should have validated.
+ */
+function isAllocationTooLarge(e: unknown): boolean {
+  if (!(e instanceof RangeError)) return false;
+  if (/^(Array buffer allocation failed|Invalid array buffer length)/.test(e.message)) return true;
+  const m = /^Invalid typed array length: (.+)$/.exec(e.message);
+  return m !== null && Number.isFinite(Number(m[1])) && Number(m[1]) > 0;
 }
