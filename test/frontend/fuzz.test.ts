@@ -20,30 +20,33 @@ import { decodeTensor, encodeTensor } from "../../src/frontend/onnx/tensor.js";
 import { allOps } from "../../src/ops/registry.js";
 import { NODE_TESTS } from "../helpers.js";
 
-/** One model per op family member, chosen among the tests that pass on the reference backend. */
+/** Small models over most op families, all passing on the reference backend. */
 const MODELS = [
   "test_argmax_keepdims_random", "test_batchnorm_example", "test_bitcast_float32_to_int32",
-  "test_center_crop_pad_crop_and_pad", "test_clip_default_inbounds_expanded", "test_compress_0",
-  "test_concat_3d_axis_1", "test_constant", "test_constant_pad", "test_constantofshape_int_zeros",
-  "test_cumsum_2d_axis_1", "test_depthtospace_crd_mode_example", "test_dropout_default_mask",
-  "test_edge_pad", "test_expand_dim_changed", "test_eyelike_with_dtype", "test_flatten_axis2",
-  "test_gather_2d_indices", "test_gather_elements_negative_indices", "test_gathernd_example_int32_batch_dim1",
-  "test_group_normalization_example", "test_hardmax_axis_1", "test_if", "test_instancenorm_example",
-  "test_l2normalization_axis_1", "test_layer_normalization_4d_axis1", "test_logsoftmax_axis_1", "test_lrn",
-  "test_mvn", "test_nllloss_NCd1d2_with_weight", "test_nonzero_example", "test_onehot_with_axis",
-  "test_range_int32_type_negative_delta", "test_reduce_sum_keepdims_random", "test_reduce_max_negative_axes_keepdims_example",
-  "test_reflect_pad", "test_reshape_negative_extended_dims", "test_reversesequence_batch",
-  "test_rms_normalization_3d_axis1_epsilon", "test_scatter_elements_with_reduction_max", "test_scatternd_add",
-  "test_sce_mean_weight_expanded", "test_shape_start_1_end_negative_1", "test_size", "test_slice_neg_steps",
-  "test_softmax_axis_0", "test_spacetodepth", "test_split_variable_parts_2d_opset18", "test_squeeze_negative_axes",
-  "test_tensorscatter", "test_tile", "test_top_k", "test_transpose_all_permutations_3", "test_tril_neg",
-  "test_unique_sorted_with_axis", "test_unsqueeze_two_axes", "test_training_dropout_mask",
+  "test_center_crop_pad_crop_and_pad", "test_compress_0", "test_concat_3d_axis_1", "test_constant",
+  "test_constantofshape_int_zeros", "test_cumsum_2d_axis_1", "test_depthtospace_crd_mode_example", "test_edge_pad",
+  "test_expand_dim_changed", "test_eyelike_with_dtype", "test_gather_2d_indices",
+  "test_gathernd_example_int32_batch_dim1", "test_group_normalization_example", "test_if",
+  "test_layer_normalization_4d_axis1", "test_nllloss_NCd1d2_with_weight", "test_nonzero_example",
+  "test_onehot_with_axis", "test_range_int32_type_negative_delta", "test_reduce_sum_keepdims_random",
+  "test_reshape_negative_extended_dims", "test_reversesequence_batch", "test_scatternd_add",
+  "test_sce_mean_weight_expanded", "test_slice_neg_steps", "test_split_variable_parts_2d_opset18", "test_tile",
+  "test_top_k", "test_unique_sorted_with_axis", "test_unsqueeze_two_axes", "test_training_dropout_mask",
+  "test_tensorscatter", "test_add_bcast", "test_matmul_2d", "test_conv_with_strides_padding", "test_maxpool_2d_pads",
+  "test_averagepool_2d_strides", "test_gemm_all_attributes", "test_relu", "test_where_example",
+  "test_resize_upsample_scales_linear", "test_lstm_defaults", "test_gru_defaults", "test_rnn_seq_length",
+  "test_einsum_batch_matmul", "test_loop11", "test_scan9_sum", "test_gridsample", "test_roialign_aligned_false",
+  "test_nonmaxsuppression_center_point_box_format", "test_dft", "test_stft", "test_attention_3d",
+  "test_convtranspose", "test_globalaveragepool", "test_mod_mixed_sign_int32", "test_pow", "test_clip",
+  "test_sum_example", "test_bitshift_right_uint32", "test_col2im", "test_affine_grid_2d", "test_det_2d",
+  "test_lppool_2d_default", "test_maxunpool_export_without_output_shape", "test_prelu_broadcast",
+  "test_blackmanwindow", "test_melweightmatrix", "test_rotary_embedding",
 ];
 
 const OPTIONS = { maxTensorBytes: 64 * 2 ** 20, maxElements: 2 ** 24 };
 /** Time one case (load plus all runs) may take before it counts as too slow, and before it counts as a hang. */
 const SLOW_MS = 2000;
-const HANG_MS = 10_000;
+const HANG_MS = 5000;
 
 /**
  * Crashes inside op implementations (src/ops/<family>.ts, owned elsewhere), reported to their
@@ -58,6 +61,17 @@ const KNOWN_OP_BUGS: readonly { readonly op: string; readonly match: RegExp }[] 
   { op: "OneHot", match: /^test_onehot_with_axis: .*RangeError: Invalid typed array length: (Infinity|NaN|-)/ },
   // shape.ts: Range builds a JS array of the full count before checking it; the heap runs out.
   { op: "Range", match: /^test_range_int32_type_negative_delta: .*the process died/ },
+  // conv.ts: ConvTranspose inference reads W.shape[1] of a weight of rank < 2 (TypeError in dimMul).
+  { op: "ConvTranspose", match: /replaced by ConvTranspose .*TypeError: Cannot read properties of undefined/ },
+  // control.ts: Scan sizes arrays by num_scan_inputs unchecked (RangeError: Invalid array length in inference).
+  { op: "Scan", match: /^test_scan9_sum: .*RangeError: Invalid array length/ },
+  // control.ts: Loop runs any trip count (2^40 iterations never finish) and checks scan outputs only at the end.
+  { op: "Loop", match: /^test_loop11: .*hang/ },
+  // image.ts: AffineGrid allocates from the size input unchecked (negative typed-array length).
+  { op: "AffineGrid", match: /^test_affine_grid_2d: .*RangeError: Invalid typed array length: -/ },
+  // image.ts: Resize and RoiAlign build per-output-element JS arrays from absurd sizes before any limit check.
+  { op: "Resize", match: /^test_resize_upsample_scales_linear: .*the process died/ },
+  { op: "RoiAlign", match: /^test_roialign_aligned_false: .*the process died/ },
 ];
 /** FUZZ_ONLY=<substring of a case description> reruns just the matching cases; FUZZ_TRACE=1 prints each case and its errors. */
 const ONLY = process.env.FUZZ_ONLY;
@@ -586,7 +600,7 @@ const DEEP = new Set(["opTypeSwap", "attrValueAbsurd", "attrWrongType", "tensorV
 function caseList(): CaseRef[] {
   const refs: CaseRef[] = [];
   MODELS.forEach((_, model) => {
-    for (let k = 0; k < 4; k++) for (const kind of BYTE_KINDS) refs.push({ model, kind, k });
+    for (let k = 0; k < 3; k++) for (const kind of BYTE_KINDS) refs.push({ model, kind, k });
     for (const kind of Object.keys(STRUCTURED)) for (let k = 0; k < (DEEP.has(kind) ? 6 : 2); k++) refs.push({ model, kind, k });
   });
   return refs;
@@ -647,7 +661,7 @@ async function runAll(total: number): Promise<{ cases: number; failures: Failure
   while (next < total) {
     const child = fork(fileURLToPath(import.meta.url), [], {
       env: { ...process.env, FUZZ_FROM: String(next) },
-      execArgv: ["--max-old-space-size=1024"],
+      execArgv: ["--max-old-space-size=512"],
       stdio: ["ignore", "ignore", "pipe", "ipc"],
     });
     let stderr = ""; // its first error line
@@ -657,17 +671,20 @@ async function runAll(total: number): Promise<{ cases: number; failures: Failure
     });
     let current = "";
     let finished = false;
+    let killed = false;
+    let started = 0;
     let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve) => {
       child.on("message", (m: Report) => {
         if (m.type === "start") {
           cases++;
+          started++;
           current = m.where;
           next = m.index + 1;
           clearTimeout(timer);
           timer = setTimeout(() => {
             failures.push({ where: current, error: `no result after ${HANG_MS} ms (hang)` });
-            current = "";
+            killed = true;
             child.kill("SIGKILL");
           }, HANG_MS);
         } else if (m.type === "end") {
@@ -682,9 +699,9 @@ async function runAll(total: number): Promise<{ cases: number; failures: Failure
       });
       child.on("exit", (code, signal) => {
         clearTimeout(timer);
-        if (!finished) {
+        if (!finished && !killed) {
           failures.push({ where: current || "fuzz child", error: `the process died (code ${code}, signal ${signal}): ${stderr}` });
-          if (current === "" && next === 0) next = total; // it could not even start
+          if (started === 0) next = total; // it dies before any case: restarting would loop
         }
         resolve();
       });
