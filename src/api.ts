@@ -4,6 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 
+import { DTYPE_INFO } from "./ir/dtype.js";
 import { InputError } from "./ir/errors.js";
 import type { Model } from "./ir/graph.js";
 import { Tensor } from "./ir/tensor.js";
@@ -88,6 +89,9 @@ export class InferenceSession {
       if (t === undefined) throw new InputError(`input "${v.name}" is missing`);
       if (!(t instanceof Tensor)) throw new InputError(`input "${v.name}" must be a kiln Tensor`);
       if (t.dtype !== v.type.dtype) throw new InputError(`input "${v.name}" must be ${v.type.dtype}, got ${t.dtype}`);
+      if (Object.getPrototypeOf(t.data) !== Object.getPrototypeOf(DTYPE_INFO[t.dtype].make(0))) {
+        throw new InputError(`input "${v.name}": a ${t.dtype} tensor cannot hold its data in a ${t.data.constructor.name}`);
+      }
       checkInputShape(v.name, v.type.shape, t.shape, symbols);
       bound.set(v.name, t);
     }
