@@ -45,8 +45,8 @@ const MODELS = [
 
 const OPTIONS = { maxTensorBytes: 64 * 2 ** 20, maxElements: 2 ** 24 };
 /** Time one case (load plus all runs) may take before it counts as too slow, and before it counts as a hang. */
-const SLOW_MS = 2000;
-const HANG_MS = 5000;
+const SLOW_MS = 4000;
+const HANG_MS = 6000;
 
 /**
  * Crashes inside op implementations (src/ops/<family>.ts, owned elsewhere), reported to their
@@ -60,18 +60,18 @@ const KNOWN_OP_BUGS: readonly { readonly op: string; readonly match: RegExp }[] 
   // indexing.ts: a non-finite depth reaches a typed-array allocation.
   { op: "OneHot", match: /^test_onehot_with_axis: .*RangeError: Invalid typed array length: (Infinity|NaN|-)/ },
   // shape.ts: Range builds a JS array of the full count before checking it; the heap runs out.
-  { op: "Range", match: /^test_range_int32_type_negative_delta: .*the process died/ },
+  { op: "Range", match: /^test_range_int32_type_negative_delta: .*(the process died|hang)/ },
   // conv.ts: ConvTranspose inference reads W.shape[1] of a weight of rank < 2 (TypeError in dimMul).
   { op: "ConvTranspose", match: /replaced by ConvTranspose .*TypeError: Cannot read properties of undefined/ },
   // control.ts: Scan sizes arrays by num_scan_inputs unchecked (RangeError: Invalid array length in inference).
   { op: "Scan", match: /^test_scan9_sum: .*RangeError: Invalid array length/ },
   // control.ts: Loop runs any trip count (2^40 iterations never finish) and checks scan outputs only at the end.
-  { op: "Loop", match: /^test_loop11: .*hang/ },
+  { op: "Loop", match: /^test_loop11: .*(the process died|hang)/ },
   // image.ts: AffineGrid allocates from the size input unchecked (negative typed-array length).
   { op: "AffineGrid", match: /^test_affine_grid_2d: .*RangeError: Invalid typed array length: -/ },
   // image.ts: Resize and RoiAlign build per-output-element JS arrays from absurd sizes before any limit check.
-  { op: "Resize", match: /^test_resize_upsample_scales_linear: .*the process died/ },
-  { op: "RoiAlign", match: /^test_roialign_aligned_false: .*the process died/ },
+  { op: "Resize", match: /^test_resize_upsample_scales_linear: .*(the process died|hang)/ },
+  { op: "RoiAlign", match: /^test_roialign_aligned_false: .*(the process died|hang)/ },
 ];
 /** FUZZ_ONLY=<substring of a case description> reruns just the matching cases; FUZZ_TRACE=1 prints each case and its errors. */
 const ONLY = process.env.FUZZ_ONLY;
@@ -785,8 +785,10 @@ if (process.env.FUZZ_FROM !== undefined && process.send) {
     const session = await InferenceSession.create(join(NODE_TESTS, "test_identity", "model.onnx"));
     assert.throws(() => new Tensor("float32", [-1, -1], new Float32Array(1)), (e) => e instanceof KilnError);
     assert.throws(() => new Tensor("float32", [0.5, 4], new Float32Array(2)), (e) => e instanceof KilnError);
-    for (const feeds of [null, 3, {}, { x: [1, 2] }, { x: Tensor.scalar("float32", 1), y: Tensor.scalar("float32", 1) }]) {
-      await assert.rejects(session.run(feeds as unknown as Record<string, Tensor>), isInputError, JSON.stringify(feeds));
+    const wrongStorage = new Tensor("float32", [1, 1, 2, 2], new BigInt64Array(4));
+    const bad = [null, 3, {}, { x: [1, 2] }, { x: Tensor.scalar("float32", 1), y: Tensor.scalar("float32", 1) }, { x: wrongStorage }];
+    for (const [i, feeds] of bad.entries()) {
+      await assert.rejects(session.run(feeds as unknown as Record<string, Tensor>), isInputError, `feeds #${i}`);
     }
   });
 }
