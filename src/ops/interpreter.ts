@@ -84,7 +84,7 @@ function runNode(node: Node, index: number, scope: Scope, opsets: Readonly<Recor
     }
     const t = outputs[i];
     if (t === undefined || t === null) throw new InternalError(`${describeNode(node, index)} did not produce output ${i}`);
-    if (t.size > maxElements) throw new EvalError(`${describeNode(node, index)}: output ${i} has ${t.size} elements, over the limit of ${maxElements}`);
+    if (t.size > maxElements) throw new LimitError(`${describeNode(node, index)}: output ${i} has ${t.size} elements, over the limit of ${maxElements}`);
     scope.set(name, t);
   });
 }
