@@ -16,7 +16,3 @@ export interface TensorType {
 export function isStaticShape(shape: readonly Dim[] | null): shape is readonly number[] {
   return shape !== null && shape.every((d) => typeof d === "number");
 }
-
-export function formatShape(shape: readonly Dim[] | null): string {
-  return shape === null ? "[?]" : `[${shape.join(",")}]`;
-}

@@ -71,25 +71,6 @@ export function broadcastIndex(inShape: readonly number[], outShape: readonly nu
   return idx;
 }
 
-/** Apply `f` elementwise over broadcast inputs, producing `outDtype`. */
-export function mapBroadcast(
-  inputs: readonly Tensor[],
-  outDtype: DType,
-  f: (...xs: number[]) => number,
-): Tensor {
-  const outShape = broadcastShapes(inputs.map((t) => t.shape));
-  const n = shapeSize(outShape);
-  const vals = inputs.map((t) => t.numbers());
-  const idx = inputs.map((t) => broadcastIndex(t.shape, outShape));
-  const out = new Float64Array(n);
-  const args = new Array<number>(inputs.length);
-  for (let k = 0; k < n; k++) {
-    for (let j = 0; j < inputs.length; j++) args[j] = vals[j]![idx[j]![k]!]!;
-    out[k] = f(...args);
-  }
-  return Tensor.fromNumbers(outDtype, outShape, out);
-}
-
 /** Apply `f` to every element. */
 export function mapUnary(x: Tensor, outDtype: DType, f: (v: number) => number): Tensor {
   const v = x.numbers();
@@ -118,14 +99,6 @@ export function inputType(ctx: InferContext, i: number): TensorType {
 /** Output 0 has the type of input i. */
 export function sameAsInput(i = 0) {
   return (ctx: InferContext): TensorType[] => [inputType(ctx, i)];
-}
-
-/** Output 0 broadcasts all inputs; its dtype is that of input 0 unless given. */
-export function broadcastInfer(outDtype?: DType) {
-  return (ctx: InferContext): TensorType[] => {
-    const ins = ctx.inputs.filter((t): t is TensorType => t !== null);
-    return [{ dtype: outDtype ?? ins[0]!.dtype, shape: broadcastDims(ins.map((t) => t.shape)) }];
-  };
 }
 
 /** Require a tensor input at evaluation time. */
