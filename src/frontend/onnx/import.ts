@@ -246,7 +246,7 @@ function guessAttrType(a: OnnxTypes.IAttributeProto): number {
 
 /**
  * Order nodes so every value is defined before use. Already-sorted graphs keep their order;
- * otherwise Kahn's algorithm, and a cycle or an undefined input is reported by node.
+ * otherwise a topological order is computed, and a cycle or an undefined input is reported by node.
  */
 function topoSort(nodes: readonly Node[], gname: string, own: ReadonlySet<string>, available: ReadonlySet<string>): Node[] {
   const producer = new Map<string, number>();
@@ -269,19 +269,20 @@ function topoSort(nodes: readonly Node[], gname: string, own: ReadonlySet<string
     return d;
   });
   if (deps.every((d, i) => [...d].every((p) => p < i))) return [...nodes];
+  // Kahn's algorithm with in-degree counts: linear, as big unsorted graphs need.
+  const users = nodes.map((): number[] => []);
+  const pending = deps.map((d, i) => {
+    for (const p of d) users[p]!.push(i);
+    return d.size;
+  });
+  const ready = nodes.map((_, i) => i).filter((i) => pending[i] === 0);
   const order: Node[] = [];
-  const done = new Set<number>();
-  let progress = true;
-  while (order.length < nodes.length && progress) {
-    progress = false;
-    nodes.forEach((n, i) => {
-      if (!done.has(i) && [...deps[i]!].every((p) => done.has(p))) {
-        done.add(i);
-        order.push(n);
-        progress = true;
-      }
-    });
+  for (let k = 0; k < ready.length; k++) {
+    const i = ready[k]!;
+    order.push(nodes[i]!);
+    for (const u of users[i]!) if (--pending[u]! === 0) ready.push(u);
   }
+  const done = new Set(ready);
   if (order.length < nodes.length) {
     const stuck = nodes.map((n, i) => [n, i] as const).filter(([, i]) => !done.has(i)).map(([n, i]) => describeNode(n, i));
     throw new ModelError(`graph "${gname}" has a cycle through ${stuck.slice(0, 5).join(", ")}${stuck.length > 5 ? ", ..." : ""}`);
