@@ -101,6 +101,7 @@ class Importer {
     const initializers = new Map<string, Tensor>();
     for (const t of g.initializer ?? []) {
       if (!t.name) throw new ModelError(`graph "${gname}": an initializer has no name`);
+      if (initializers.has(t.name)) throw new ModelError(`graph "${gname}": initializer "${t.name}" is given twice`);
       initializers.set(t.name, tensorFromProto(t, this.limits));
     }
     if ((g.sparseInitializer ?? []).length > 0) {
