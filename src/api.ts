@@ -4,6 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 
+import { DTYPE_INFO } from "./ir/dtype.js";
 import { InputError } from "./ir/errors.js";
 import type { Model } from "./ir/graph.js";
 import { Tensor } from "./ir/tensor.js";
@@ -40,14 +41,14 @@ export class InferenceSession {
   /** Load an ONNX model from bytes, a file path, or an already-built Model. */
   static async create(source: Uint8Array | ArrayBuffer | string | Model, options: SessionOptions = {}): Promise<InferenceSession> {
     let model: Model;
-    if (typeof source === "string") model = importOnnx(new Uint8Array(await readFile(source)), options);
+    if (typeof source === "string") model = importOnnx(await readModelFile(source), options);
     else if (source instanceof Uint8Array) model = importOnnx(source, options);
     else if (source instanceof ArrayBuffer) model = importOnnx(new Uint8Array(source), options);
     else {
       verifyGraph(source.graph);
       model = source;
     }
-    return new InferenceSession(inferModel(model), options);
+    return new InferenceSession(inferModel(model, { maxElements: options.maxElements }), options);
   }
 
   get inputNames(): string[] {
@@ -67,6 +68,7 @@ export class InferenceSession {
   }
 
   async run(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
+    if (typeof feeds !== "object" || feeds === null) throw new InputError("run() takes an object mapping input names to tensors");
     const bound = this.checkFeeds(feeds);
     const out = runModel(this.model, bound, { maxElements: this.options.maxElements });
     return Object.fromEntries(out);
@@ -87,10 +89,21 @@ export class InferenceSession {
       if (t === undefined) throw new InputError(`input "${v.name}" is missing`);
       if (!(t instanceof Tensor)) throw new InputError(`input "${v.name}" must be a kiln Tensor`);
       if (t.dtype !== v.type.dtype) throw new InputError(`input "${v.name}" must be ${v.type.dtype}, got ${t.dtype}`);
+      if (Object.getPrototypeOf(t.data) !== Object.getPrototypeOf(DTYPE_INFO[t.dtype].make(0))) {
+        throw new InputError(`input "${v.name}": a ${t.dtype} tensor cannot hold its data in a ${t.data.constructor.name}`);
+      }
       checkInputShape(v.name, v.type.shape, t.shape, symbols);
       bound.set(v.name, t);
     }
     return bound;
+  }
+}
+
+async function readModelFile(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new InputError(`cannot read model file "${path}": ${(e as Error).message}`);
   }
 }
 

@@ -1,5 +1,5 @@
 /** Element types. Every dtype has a storage array type; arithmetic in the reference interpreter goes through numbers. */
-import { UnsupportedError } from "./errors.js";
+import { ModelError, UnsupportedError } from "./errors.js";
 
 export const DTYPES = [
   "float32", "float64", "float16", "int8", "uint8", "int16", "uint16",
@@ -49,7 +49,7 @@ export const DTYPE_INFO: { readonly [D in DType]: DTypeInfo } = {
 };
 
 const ONNX_NAMES: Record<number, string> = {
-  0: "undefined", 8: "string", 14: "complex64", 15: "complex128", 16: "bfloat16",
+  8: "string", 14: "complex64", 15: "complex128", 16: "bfloat16",
   17: "float8e4m3fn", 18: "float8e4m3fnuz", 19: "float8e5m2", 20: "float8e5m2fnuz",
   21: "uint4", 22: "int4", 23: "float4e2m1", 24: "float8e8m0", 25: "uint2", 26: "int2",
 };
@@ -57,14 +57,17 @@ const ONNX_NAMES: Record<number, string> = {
 const BY_ONNX = new Map<number, DType>(DTYPES.map((d) => [DTYPE_INFO[d].onnx, d]));
 const BY_SHORT = new Map<string, DType>(DTYPES.map((d) => [DTYPE_INFO[d].short, d]));
 
-/** Map an ONNX TensorProto.DataType code to a kiln dtype, or throw UnsupportedError naming it. */
-export function dtypeFromOnnx(code: number): DType {
+/**
+ * Map an ONNX TensorProto.DataType code to a kiln dtype. A code that names no type (0 is UNDEFINED)
+ * is a ModelError; a real type kiln lacks is an UnsupportedError. `what` names the holder in messages.
+ */
+export function dtypeFromOnnx(code: number, what?: string): DType {
   const d = BY_ONNX.get(code);
-  if (d === undefined) {
-    const name = ONNX_NAMES[code] ?? `code ${code}`;
-    throw new UnsupportedError(`dtype ${name} is not supported`, `dtype ${name}`);
-  }
-  return d;
+  if (d !== undefined) return d;
+  const where = what ? `${what}: ` : "";
+  if (!Number.isInteger(code) || code <= 0) throw new ModelError(`${where}invalid data type code ${code}`);
+  const name = ONNX_NAMES[code] ?? `code ${code}`;
+  throw new UnsupportedError(`${where}dtype ${name} is not supported`, `dtype ${name}`);
 }
 
 export function dtypeToOnnx(d: DType): number {

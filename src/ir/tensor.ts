@@ -22,7 +22,23 @@ export function stridesOf(shape: readonly number[]): number[] {
   return s;
 }
 
-export function checkShape(shape: readonly number[], what: string, maxElements = DEFAULT_MAX_ELEMENTS): void {
+let elementLimit = DEFAULT_MAX_ELEMENTS;
+
+/**
+ * Run `f` with `limit` as the element count `checkShape` (and so `Tensor.zeros`/`fromNumbers`) enforces
+ * by default: the interpreter's configured limit then stops an op before it allocates, not after.
+ */
+export function withElementLimit<T>(limit: number, f: () => T): T {
+  const saved = elementLimit;
+  elementLimit = limit;
+  try {
+    return f();
+  } finally {
+    elementLimit = saved;
+  }
+}
+
+export function checkShape(shape: readonly number[], what: string, maxElements = elementLimit): void {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new EvalError(`${what}: invalid dimension ${d} in shape [${shape.join(",")}]`);
   }
@@ -37,6 +53,10 @@ export class Tensor {
     /** Storage; float16 holds raw bits, bool holds 0/1 bytes, int64/uint64 hold bigints. */
     readonly data: TypedArray,
   ) {
+    // Dims like -1 or 1.5 can still multiply out to data.length; nothing downstream expects them.
+    for (const d of shape) {
+      if (!Number.isSafeInteger(d) || d < 0) throw new EvalError(`tensor of shape [${shape.join(",")}]: invalid dimension ${d}`);
+    }
     if (data.length !== shapeSize(shape)) {
       throw new EvalError(`tensor of shape [${shape.join(",")}] needs ${shapeSize(shape)} elements, got ${data.length}`);
     }

@@ -9,6 +9,11 @@ import { describeNode, subgraphsOf, type Graph } from "./graph.js";
 export class VerifyError extends ModelError {}
 
 export function verifyGraph(graph: Graph, outer: ReadonlySet<string> = new Set()): void {
+  verifyIn(graph, (name) => outer.has(name));
+}
+
+/** `outer` answers for the enclosing graphs as they stand when this graph's node is reached. */
+function verifyIn(graph: Graph, outer: (name: string) => boolean): void {
   const defined = new Set<string>();
   const where = (what: string) => `graph "${graph.name}": ${what}`;
   const define = (name: string, by: string) => {
@@ -20,15 +25,15 @@ export function verifyGraph(graph: Graph, outer: ReadonlySet<string> = new Set()
   // ONNX lets an initializer give a graph input a default; the importer makes such inputs
   // constants, so in kiln's IR the two never share a name and passes may trust initializers.
   for (const name of graph.initializers.keys()) define(name, "an initializer");
-  const visible = (name: string) => defined.has(name) || outer.has(name);
+  const visible = (name: string) => defined.has(name) || outer(name);
   graph.nodes.forEach((node, i) => {
     for (const input of node.inputs) {
       if (input !== "" && !visible(input)) {
         throw new VerifyError(where(`${describeNode(node, i)} reads "${input}", which is not defined before it`));
       }
     }
-    const scope = new Set([...outer, ...defined]);
-    for (const sub of subgraphsOf(node)) verifyGraph(sub, scope);
+    // Not a copied set per node: that made verifying a big graph quadratic.
+    for (const sub of subgraphsOf(node)) verifyIn(sub, visible);
     for (const output of node.outputs) define(output, describeNode(node, i));
   });
   for (const v of graph.outputs) {

@@ -4,9 +4,9 @@
  * such as Shape -> Gather -> Concat) are evaluated on the way, so that Reshape and friends
  * see the numbers they need. Symbolic dimensions flow through the rules.
  */
-import { KilnError, ModelError } from "../ir/errors.js";
+import { KilnError, LimitError, ModelError } from "../ir/errors.js";
 import { describeNode, subgraphsOf, type Attr, type Graph, type Model, type Node } from "../ir/graph.js";
-import { shapeSize, Tensor } from "../ir/tensor.js";
+import { DEFAULT_MAX_ELEMENTS, shapeSize, Tensor, withElementLimit } from "../ir/tensor.js";
 import { isStaticShape, type Dim, type TensorType } from "../ir/types.js";
 import { evaluateNode, opsetFor } from "./interpreter.js";
 import { Attrs, getOp, NONDETERMINISTIC_OPS } from "./registry.js";
@@ -20,9 +20,23 @@ interface TypeScope {
   constant(name: string): Tensor | undefined;
 }
 
-export function inferModel(model: Model): Model {
+export interface InferOptions {
+  /** Largest element count a statically shaped value may have (declared or inferred). */
+  readonly maxElements?: number;
+}
+
+export function inferModel(model: Model, options: InferOptions = {}): Model {
   const empty: TypeScope = { type: () => undefined, constant: () => undefined };
-  return { ...model, graph: inferGraph(model.graph, model.opsets, empty, model.graph.inputs.map((v) => v.type)) };
+  const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
+  const graph = withElementLimit(maxElements, () => inferGraph(model.graph, model.opsets, empty, model.graph.inputs.map((v) => v.type), maxElements));
+  return { ...model, graph };
+}
+
+/** A value whose static shape is over the element limit could never be computed: reject it before it is. */
+function checkSize(t: TensorType, what: () => string, maxElements: number): void {
+  if (!isStaticShape(t.shape)) return;
+  const n = shapeSize(t.shape);
+  if (n > maxElements) throw new LimitError(`${what()} has shape [${t.shape.join(",")}] of ${n} elements, over the limit of ${maxElements}`);
 }
 
 /** Fill `valueTypes` for every value of a graph (and its subgraphs). */
@@ -31,6 +45,7 @@ export function inferGraph(
   opsets: Readonly<Record<string, number>>,
   outer: TypeScope,
   inputTypes: readonly (TensorType | null)[],
+  maxElements = DEFAULT_MAX_ELEMENTS,
 ): Graph {
   const types = new Map<string, TensorType>();
   const constants = new Map<string, Tensor>();
@@ -39,7 +54,11 @@ export function inferGraph(
     type: (n) => types.get(n) ?? outer.type(n),
     constant: (n) => constants.get(n) ?? outer.constant(n),
   };
-  graph.inputs.forEach((v, i) => types.set(v.name, mergeTypes(inputTypes[i] ?? null, v.type) ?? v.type));
+  graph.inputs.forEach((v, i) => {
+    const t = mergeTypes(inputTypes[i] ?? null, v.type) ?? v.type;
+    checkSize(t, () => `graph "${graph.name}": input "${v.name}"`, maxElements);
+    types.set(v.name, t);
+  });
   for (const [name, t] of graph.initializers) {
     types.set(name, { dtype: t.dtype, shape: t.shape });
     if (!graph.inputs.some((v) => v.name === name)) constants.set(name, t);
@@ -61,7 +80,7 @@ export function inferGraph(
           outputCount: node.outputs.length,
           fresh: () => `_${graph.name.replace(/[^A-Za-z0-9_]/g, "")}${freshCount++}`,
           inferSubgraph: (g, ins) => {
-            const typed = inferGraph(g, opsets, scope, ins);
+            const typed = inferGraph(g, opsets, scope, ins, maxElements);
             typedSubgraphs.set(g, typed);
             return typed.outputs.map((v) => typed.valueTypes.get(v.name) ?? v.type);
           },
@@ -70,11 +89,17 @@ export function inferGraph(
       if (e instanceof KilnError) throw new ModelError(`shape inference failed at ${describeNode(node, index)}: ${e.message}`);
       throw e;
     }
+    const extra = node.outputs.findIndex((name, i) => i >= outTypes.length && name !== "");
+    if (extra >= 0) {
+      throw new ModelError(`${describeNode(node, index)} declares output ${extra} ("${node.outputs[extra]}"), but ${node.op} has only ${outTypes.length} output${outTypes.length === 1 ? "" : "s"} here`);
+    }
     node.outputs.forEach((name, i) => {
       const t = outTypes[i];
       if (name === "" || !t) return;
       const declared = graph.valueTypes.get(name) ?? graph.outputs.find((v) => v.name === name)?.type;
-      types.set(name, mergeTypes(t, declared) ?? t);
+      const merged = mergeTypes(t, declared) ?? t;
+      checkSize(merged, () => `${describeNode(node, index)}: output "${name}"`, maxElements);
+      types.set(name, merged);
     });
     // Shape and Size of a statically shaped value are known even when its data is not.
     const shapeOnly = (node.op === "Shape" || node.op === "Size") && known[0] === undefined ? inputs[0] : null;

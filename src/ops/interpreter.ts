@@ -2,9 +2,9 @@
  * The reference interpreter: runs a graph node by node with each op's reference evaluation.
  * It defines kiln's semantics; every pass and backend is checked against it.
  */
-import { EvalError, InputError, InternalError, KilnError } from "../ir/errors.js";
+import { EvalError, InputError, InternalError, KilnError, LimitError, ModelError } from "../ir/errors.js";
 import { describeNode, opDomain, type Graph, type Model, type Node } from "../ir/graph.js";
-import { DEFAULT_MAX_ELEMENTS, Tensor } from "../ir/tensor.js";
+import { DEFAULT_MAX_ELEMENTS, Tensor, withElementLimit } from "../ir/tensor.js";
 import { Attrs, getOp } from "./registry.js";
 
 export interface InterpreterOptions {
@@ -30,6 +30,10 @@ export function opsetFor(opsets: Readonly<Record<string, number>>, op: string): 
 }
 
 export function runModel(model: Model, feeds: ReadonlyMap<string, Tensor>, options: InterpreterOptions = {}): Map<string, Tensor> {
+  return withElementLimit(options.maxElements ?? DEFAULT_MAX_ELEMENTS, () => runMain(model, feeds, options));
+}
+
+function runMain(model: Model, feeds: ReadonlyMap<string, Tensor>, options: InterpreterOptions): Map<string, Tensor> {
   const g = model.graph;
   for (const name of feeds.keys()) {
     if (!g.inputs.some((v) => v.name === name)) throw new InputError(`model has no input named "${name}"`);
@@ -75,9 +79,12 @@ function runNode(node: Node, index: number, scope: Scope, opsets: Readonly<Recor
   const outputs = evaluateNode(node, inputs, opsets, (g, ins) => runGraph(g, ins, opsets, scope, options), index);
   node.outputs.forEach((name, i) => {
     if (name === "") return;
+    if (i >= outputs.length) {
+      throw new ModelError(`${describeNode(node, index)} declares output ${i} ("${name}"), but ${node.op} produces only ${outputs.length}`);
+    }
     const t = outputs[i];
     if (t === undefined || t === null) throw new InternalError(`${describeNode(node, index)} did not produce output ${i}`);
-    if (t.size > maxElements) throw new EvalError(`${describeNode(node, index)}: output ${i} has ${t.size} elements, over the limit of ${maxElements}`);
+    if (t.size > maxElements) throw new LimitError(`${describeNode(node, index)}: output ${i} has ${t.size} elements, over the limit of ${maxElements}`);
     scope.set(name, t);
   });
 }
@@ -98,6 +105,18 @@ export function evaluateNode(node: Node, inputs: readonly (Tensor | null)[], ops
     });
   } catch (e) {
     if (e instanceof KilnError && !e.message.includes(node.op)) e.message = `${describeNode(node, index)}: ${e.message}`;
+    if (isAllocationTooLarge(e)) throw new LimitError(`${describeNode(node, index)}: an array too large to allocate (${(e as Error).message})`);
     throw e;
   }
+}
+
+/**
+ * V8's RangeError for a typed array or buffer too large to allocate. A negative or non-finite length
+ * stays a RangeError: that is an op computing a size it should have validated.
+ */
+function isAllocationTooLarge(e: unknown): boolean {
+  if (!(e instanceof RangeError)) return false;
+  if (/^(Array buffer allocation failed|Invalid array buffer length)/.test(e.message)) return true;
+  const m = /^Invalid typed array length: (.+)$/.exec(e.message);
+  return m !== null && Number.isFinite(Number(m[1])) && Number(m[1]) > 0;
 }

@@ -6,7 +6,7 @@
  * reference is a ModelError naming the node.
  */
 import { dtypeFromOnnx } from "../../ir/dtype.js";
-import { ModelError, UnsupportedError } from "../../ir/errors.js";
+import { LimitError, ModelError, UnsupportedError } from "../../ir/errors.js";
 import { describeNode, type Attr, type Graph, type Model, type Node, type ValueInfo } from "../../ir/graph.js";
 import type { Tensor } from "../../ir/tensor.js";
 import type { Dim, TensorType } from "../../ir/types.js";
@@ -18,6 +18,12 @@ import { tensorFromProto, type TensorLimits } from "./tensor.js";
 export type ImportOptions = TensorLimits;
 
 const AT = onnx.AttributeProto.AttributeType;
+
+/** How deep subgraphs (If/Loop/Scan bodies) and model-local function calls may nest. */
+const MAX_NESTING = 64;
+
+/** The newest default-domain opset whose semantics the ops follow. */
+export const LATEST_ONNX_OPSET = 28;
 
 export function decodeModelProto(bytes: Uint8Array): OnnxTypes.ModelProto {
   if (bytes.length === 0) throw new ModelError("not an ONNX model: the file is empty");
@@ -32,7 +38,16 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Mode
   const proto = decodeModelProto(bytes);
   if (!proto.graph) throw new ModelError("not an ONNX model: it has no graph");
   const opsets: Record<string, number> = {};
-  for (const o of proto.opsetImport ?? []) opsets[normDomain(o.domain ?? "")] = longToNumber(o.version);
+  for (const o of proto.opsetImport ?? []) {
+    const domain = normDomain(o.domain ?? "");
+    const version = longToNumber(o.version);
+    const what = `opset import of domain "${domain || "ai.onnx"}"`;
+    if (!Number.isSafeInteger(version) || version < 1) throw new ModelError(`${what} has an invalid version ${version}`);
+    if (domain === "" && version > LATEST_ONNX_OPSET) {
+      throw new UnsupportedError(`${what} has version ${version}, newer than the latest kiln knows (${LATEST_ONNX_OPSET})`, `opset ${version}`);
+    }
+    opsets[domain] = version;
+  }
   if (opsets[""] === undefined && (proto.opsetImport ?? []).length === 0) {
     throw new ModelError("not an ONNX model: it imports no opset");
   }
@@ -57,6 +72,9 @@ function symbolName(param: string): string {
 class Importer {
   private unknownDims = 0;
   private inlined = 0;
+  private depth = 0;
+  /** Functions being inlined, outermost first. */
+  private readonly calling: string[] = [];
 
   constructor(
     private readonly limits: TensorLimits,
@@ -64,10 +82,26 @@ class Importer {
   ) {}
 
   graph(g: OnnxTypes.IGraphProto, outer: ReadonlySet<string>): Graph {
+    return this.nested(`graph "${g.name ?? ""}"`, () => this.graphBody(g, outer));
+  }
+
+  /** Subgraphs and function calls recurse here and in every later stage: bound the depth, not the stack. */
+  private nested<T>(what: string, f: () => T): T {
+    if (this.depth >= MAX_NESTING) throw new LimitError(`${what}: subgraphs and function calls nest more than ${MAX_NESTING} deep`);
+    this.depth++;
+    try {
+      return f();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private graphBody(g: OnnxTypes.IGraphProto, outer: ReadonlySet<string>): Graph {
     const gname = g.name ?? "";
     const initializers = new Map<string, Tensor>();
     for (const t of g.initializer ?? []) {
       if (!t.name) throw new ModelError(`graph "${gname}": an initializer has no name`);
+      if (initializers.has(t.name)) throw new ModelError(`graph "${gname}": initializer "${t.name}" is given twice`);
       initializers.set(t.name, tensorFromProto(t, this.limits));
     }
     if ((g.sparseInitializer ?? []).length > 0) {
@@ -105,12 +139,16 @@ class Importer {
       }
       if (!tt) return { name, type: { dtype: "float32", shape: null } };
     }
-    const dtype = dtypeFromOnnx(tt!.elemType ?? 0);
+    const dtype = dtypeFromOnnx(tt!.elemType ?? 0, what);
     const shape: Dim[] | null = tt!.shape
       ? (tt!.shape.dim ?? []).map((d): Dim => {
         // protobufjs exposes which member of the `value` oneof is set.
         const which = (d as { value?: string }).value;
-        if (which === "dimValue") return longToNumber(d.dimValue);
+        if (which === "dimValue") {
+          const v = longToNumber(d.dimValue);
+          if (!Number.isSafeInteger(v) || v < 0) throw new ModelError(`${what} has an invalid dimension ${v}`);
+          return v;
+        }
         if (which === "dimParam" && d.dimParam) return symbolName(d.dimParam);
         return `_unk${this.unknownDims++}`;
       })
@@ -128,18 +166,20 @@ class Importer {
     const r = (v: string) => (v === "" ? "" : rename.get(v) ?? v);
     const inputs = (n.input ?? []).map(r);
     const outputs = (n.output ?? []).map(r);
+    const who = describeNode({ op: op || "?", name, inputs, outputs, attrs: {} });
+    if (opType === "") throw new ModelError(`${who}: the node has no op_type`);
     const fn = this.functions.get(`${domain}:${opType}`);
     if (fn && !findOp(op)) return this.inlineFunction(fn, n, inputs, outputs, scope, callerAttrs);
     const def = findOp(op);
-    if (!def) throw new UnsupportedError(`${describeNode({ op, name, inputs, outputs, attrs: {} })}: op ${op} is not supported`, `op ${op}`);
+    if (!def) throw new UnsupportedError(`${who}: op ${op} is not supported`, `op ${op}`);
     const attrs: Record<string, Attr> = {};
     for (const a of n.attribute ?? []) {
       const resolved = a.refAttrName ? callerAttrs?.get(a.refAttrName) : a;
       if (!resolved) continue; // a function attribute the caller did not set: the op's default applies
       const attrName = a.name ?? "";
-      if (!(attrName in def.attrs)) {
-        throw new ModelError(`${describeNode({ op, name, inputs, outputs, attrs: {} })}: unknown attribute '${attrName}'`);
-      }
+      // Own properties only: an attribute named "constructor" or "__proto__" is just unknown.
+      if (Object.hasOwn(attrs, attrName)) throw new ModelError(`${who}: attribute '${attrName}' is given twice`);
+      if (!Object.hasOwn(def.attrs, attrName)) throw new ModelError(`${who}: unknown attribute '${attrName}'`);
       attrs[attrName] = this.attr(resolved, scope, op);
     }
     return [{ op, name, inputs, outputs, attrs }];
@@ -147,7 +187,9 @@ class Importer {
 
   private inlineFunction(fn: OnnxTypes.IFunctionProto, call: OnnxTypes.INodeProto, inputs: string[], outputs: string[],
     scope: ReadonlySet<string>, outerAttrs?: ReadonlyMap<string, OnnxTypes.IAttributeProto>): Node[] {
-    if (this.inlined++ > 10_000) throw new ModelError(`function ${fn.name}: too many nested function calls (recursive?)`);
+    const key = `${normDomain(fn.domain ?? "")}:${fn.name}`;
+    if (this.calling.includes(key)) throw new ModelError(`function ${key} calls itself (${[...this.calling, key].join(" -> ")})`);
+    if (this.inlined++ > 10_000) throw new LimitError(`function ${key}: more than 10000 function calls to inline`);
     const prefix = `${fn.name}__${this.inlined}__`;
     const rename = new Map<string, string>();
     (fn.input ?? []).forEach((v, i) => rename.set(v, inputs[i] ?? ""));
@@ -160,25 +202,31 @@ class Importer {
       const resolved = a.refAttrName ? outerAttrs?.get(a.refAttrName) : a;
       if (resolved) attrs.set(a.name ?? "", resolved);
     }
-    return (fn.node ?? []).flatMap((node) => this.node(node, scope, rename, attrs));
+    this.calling.push(key);
+    try {
+      return this.nested(`function ${key}`, () => (fn.node ?? []).flatMap((node) => this.node(node, scope, rename, attrs)));
+    } finally {
+      this.calling.pop();
+    }
   }
 
   private attr(a: OnnxTypes.IAttributeProto, scope: ReadonlySet<string>, op: string): Attr {
     const type = a.type || guessAttrType(a);
     const str = (b: Uint8Array) => new TextDecoder().decode(b);
+    const where = `${op}: attribute '${a.name}'`;
     switch (type) {
       case AT.FLOAT: return { type: "float", value: a.f ?? 0 };
       case AT.INT: return { type: "int", value: longToNumber(a.i) };
       case AT.STRING: return { type: "string", value: str(a.s ?? new Uint8Array()) };
-      case AT.TENSOR: return { type: "tensor", value: tensorFromProto(a.t ?? {}, this.limits) };
+      case AT.TENSOR: return { type: "tensor", value: tensorFromProto(a.t ?? {}, this.limits, where) };
       case AT.GRAPH: return { type: "graph", value: this.graph(a.g ?? {}, scope) };
       case AT.FLOATS: return { type: "floats", value: [...(a.floats ?? [])] };
       case AT.INTS: return { type: "ints", value: (a.ints ?? []).map(longToNumber) };
       case AT.STRINGS: return { type: "strings", value: (a.strings ?? []).map(str) };
-      case AT.TENSORS: return { type: "tensors", value: (a.tensors ?? []).map((t) => tensorFromProto(t, this.limits)) };
+      case AT.TENSORS: return { type: "tensors", value: (a.tensors ?? []).map((t) => tensorFromProto(t, this.limits, where)) };
       case AT.GRAPHS: return { type: "graphs", value: (a.graphs ?? []).map((g) => this.graph(g, scope)) };
       default:
-        throw new UnsupportedError(`${op}: attribute '${a.name}' has type ${AT[type] ?? type}, which kiln does not support`, `attribute type ${AT[type] ?? type}`);
+        throw new UnsupportedError(`${where} has type ${AT[type] ?? type}, which kiln does not support`, `attribute type ${AT[type] ?? type}`);
     }
   }
 }
@@ -199,7 +247,7 @@ function guessAttrType(a: OnnxTypes.IAttributeProto): number {
 
 /**
  * Order nodes so every value is defined before use. Already-sorted graphs keep their order;
- * otherwise Kahn's algorithm, and a cycle or an undefined input is reported by node.
+ * otherwise a topological order is computed, and a cycle or an undefined input is reported by node.
  */
 function topoSort(nodes: readonly Node[], gname: string, own: ReadonlySet<string>, available: ReadonlySet<string>): Node[] {
   const producer = new Map<string, number>();
@@ -222,19 +270,20 @@ function topoSort(nodes: readonly Node[], gname: string, own: ReadonlySet<string
     return d;
   });
   if (deps.every((d, i) => [...d].every((p) => p < i))) return [...nodes];
+  // Kahn's algorithm with in-degree counts: linear, as big unsorted graphs need.
+  const users = nodes.map((): number[] => []);
+  const pending = deps.map((d, i) => {
+    for (const p of d) users[p]!.push(i);
+    return d.size;
+  });
+  const ready = nodes.map((_, i) => i).filter((i) => pending[i] === 0);
   const order: Node[] = [];
-  const done = new Set<number>();
-  let progress = true;
-  while (order.length < nodes.length && progress) {
-    progress = false;
-    nodes.forEach((n, i) => {
-      if (!done.has(i) && [...deps[i]!].every((p) => done.has(p))) {
-        done.add(i);
-        order.push(n);
-        progress = true;
-      }
-    });
+  for (let k = 0; k < ready.length; k++) {
+    const i = ready[k]!;
+    order.push(nodes[i]!);
+    for (const u of users[i]!) if (--pending[u]! === 0) ready.push(u);
   }
+  const done = new Set(ready);
   if (order.length < nodes.length) {
     const stuck = nodes.map((n, i) => [n, i] as const).filter(([, i]) => !done.has(i)).map(([n, i]) => describeNode(n, i));
     throw new ModelError(`graph "${gname}" has a cycle through ${stuck.slice(0, 5).join(", ")}${stuck.length > 5 ? ", ..." : ""}`);

@@ -11,12 +11,13 @@ export interface TensorLimits {
 
 export const DEFAULT_MAX_TENSOR_BYTES = 4 * 2 ** 30;
 
-export function tensorFromProto(t: OnnxTypes.ITensorProto, limits: TensorLimits = {}): Tensor {
-  const name = t.name ? `tensor "${t.name}"` : "tensor";
+/** `what` names a tensor that has no name of its own (an attribute value) in messages. */
+export function tensorFromProto(t: OnnxTypes.ITensorProto, limits: TensorLimits = {}, what = "tensor"): Tensor {
+  const name = t.name ? `tensor "${t.name}"` : what;
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL || (t.externalData?.length ?? 0) > 0) {
     throw new UnsupportedError(`${name} stores its data in an external file, which kiln does not load yet`, "external data");
   }
-  const dtype = dtypeFromOnnx(t.dataType ?? 0);
+  const dtype = dtypeFromOnnx(t.dataType ?? 0, name);
   const shape = (t.dims ?? []).map(longToNumber);
   for (const d of shape) {
     if (!Number.isSafeInteger(d) || d < 0) throw new ModelError(`${name} has an invalid dimension ${d}`);
