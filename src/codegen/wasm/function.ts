@@ -325,20 +325,19 @@ export class FunctionBuilder implements FuncRef {
     this.op("f32x4.add");
   }
 
-  /** Emits an instruction typed by its table signature. */
+  /** Emits an instruction typed by its table signature, if the target has its feature. */
   private typed(op: OpName, imm?: Imm): void {
     const info = opInfo(op);
+    if (info.feature && !this.ctx.features[info.feature]) this.fail(op, `the target lacks ${info.feature}`);
     this.pop(info.pops!, op);
     this.write(op, imm);
     this.push(info.pushes!);
   }
 
-  /** Encodes and records; checks only that the target has the instruction's feature. */
+  /** Encodes and records (typing is the caller's job). */
   private write(op: OpName, imm?: Imm): void {
-    const info = opInfo(op);
-    if (info.feature && !this.ctx.features[info.feature]) this.fail(op, `the target lacks ${info.feature}`);
     this.top(op);
-    this.code.push(...info.bytes, ...this.encodeImm(imm));
+    this.code.push(...opInfo(op).bytes, ...this.encodeImm(imm));
     this.instrs.push(imm ? { op, imm } : { op });
   }
 
