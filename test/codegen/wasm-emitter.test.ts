@@ -12,7 +12,7 @@ import { describe, it } from "node:test";
 import { sleb, u32 } from "../../src/codegen/wasm/encoding.js";
 import { wasm } from "../../src/codegen/wasm/engine.js";
 import { detectFeatures } from "../../src/codegen/wasm/features.js";
-import type { FunctionBuilder } from "../../src/codegen/wasm/function.js";
+import type { FunctionBuilder, Local } from "../../src/codegen/wasm/function.js";
 import { ModuleBuilder } from "../../src/codegen/wasm/module.js";
 import { BASELINE, type WasmFeatures } from "../../src/codegen/wasm/opcodes.js";
 import { printFunction, printModule } from "../../src/codegen/wasm/wat.js";
@@ -27,7 +27,7 @@ function random(n: number, seed: number): Float32Array {
 }
 
 /** `for (i = 0; i < n; i += step) body(i)`, with i and n i32 locals; `n` may be rounded down. */
-function forLoop(f: FunctionBuilder, i: ReturnType<FunctionBuilder["local"]>, n: ReturnType<FunctionBuilder["local"]>, step: number, body: () => void): void {
+function forLoop(f: FunctionBuilder, i: Local, n: Local, step: number, body: () => void): void {
   const exit = f.block();
   const top = f.loop();
   f.localGet(i); f.localGet(n); f.op("i32.ge_u"); f.brIf(exit);
@@ -79,7 +79,7 @@ describe("wasm programs", () => {
     const i = f.local("i32", "i");
     const nv = f.local("i32", "nv");
     const addr = f.local("i32", "addr");
-    const at = (base: typeof a) => { f.localGet(base!); f.localGet(addr); f.op("i32.add"); };
+    const at = (base: Local | undefined) => { f.localGet(base!); f.localGet(addr); f.op("i32.add"); };
     f.localGet(n!); f.i32Const(-4); f.op("i32.and"); f.localSet(nv);
     forLoop(f, i, nv, 4, () => {
       f.localGet(i); f.i32Const(2); f.op("i32.shl"); f.localSet(addr);
@@ -169,7 +169,7 @@ describe("wasm programs", () => {
     m.importMemory({ min: 1 });
     // bitselect(a, b, mask) = mask ? a : b, lane-wise. relu: x > 0 ? x : 0.
     // clip to [-1, 1.5]: x < -1 ? -1 : x, then x <= 1.5 ? x : 1.5.
-    const build = (name: string, body: (f: FunctionBuilder, x: ReturnType<FunctionBuilder["local"]>) => void) => {
+    const build = (name: string, body: (f: FunctionBuilder, x: Local) => void) => {
       const f = m.function(name, ["i32", "i32"], []);
       const [ptr, n] = f.params;
       const i = f.local("i32", "i");

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { detectFeatures } from "../../src/codegen/wasm/features.js";
 import { ModuleBuilder } from "../../src/codegen/wasm/module.js";
-import { OPS, opInfo, type OpName, type PlainOp } from "../../src/codegen/wasm/opcodes.js";
+import type { FunctionBuilder } from "../../src/codegen/wasm/function.js";
+import { OPS, opInfo, type OpName, type PlainOp, type ValType } from "../../src/codegen/wasm/opcodes.js";
 import { covered, f32x4, i32x4, instantiate, memory } from "./wasm-helpers.js";
 
 /** A v128 operand or result, by lanes. */
@@ -140,12 +141,7 @@ describe("wasm instructions with a fixed signature", () => {
 });
 
 /** A module with one imported memory and one exported function `run`, built by `body`. */
-async function run1(
-  params: Parameters<ModuleBuilder["function"]>[1],
-  results: Parameters<ModuleBuilder["function"]>[2],
-  body: (f: ReturnType<ModuleBuilder["function"]>) => void,
-  mem = memory(),
-) {
+async function run1(params: ValType[], results: ValType[], body: (f: FunctionBuilder) => void, mem = memory()) {
   const m = new ModuleBuilder(features);
   m.importMemory({ min: 1, max: 1, shared: mem.buffer instanceof SharedArrayBuffer });
   const f = m.function("run", params, results);

@@ -1,9 +1,10 @@
 /**
  * Run-time feature detection: which of SIMD128, relaxed SIMD and threads the engine accepts,
  * decided by `wasm.validate` on tiny modules built with kiln's own emitter. Under Node 20
- * relaxed SIMD sits behind a V8 flag; it is switched on here (before detection, and so before
- * kiln compiles its kernels). The module loads in browsers too: node:v8 is imported only when
- * running under Node.
+ * relaxed SIMD sits behind a V8 flag; when the first probe fails it is switched on here and the
+ * probe repeated (on Node 20.20 / V8 11.3 the flag took effect even after earlier compiles, but
+ * call this before compiling kernels all the same). The module loads in browsers too: node:v8
+ * is imported only when running under Node.
  */
 import { wasm } from "./engine.js";
 import type { FunctionBuilder } from "./function.js";

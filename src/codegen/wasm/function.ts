@@ -83,8 +83,7 @@ export class FunctionBuilder implements FuncRef {
   private readonly frames: Frame[];
   private labels = 0;
   private scratch?: Local;
-  /** Whether any instruction touches linear memory (the module must then have one). */
-  usesMemory = false;
+  private touchesMemory = false;
 
   constructor(
     private readonly ctx: ModuleContext,
@@ -105,6 +104,11 @@ export class FunctionBuilder implements FuncRef {
   /** Parameters first, then declared locals, in index order. */
   get allLocals(): readonly Local[] {
     return this.locals;
+  }
+
+  /** Whether any instruction touches linear memory (the module must then have one). */
+  get usesMemory(): boolean {
+    return this.touchesMemory;
   }
 
   get finished(): boolean {
@@ -174,7 +178,7 @@ export class FunctionBuilder implements FuncRef {
     if (!isPow2(align) || align > natural) this.fail(name, `align ${align} must be a power of two <= ${natural}`);
     if (info.feature === "threads" && align !== natural) this.fail(name, `atomic accesses need align ${natural}`);
     if (!Number.isInteger(offset) || offset < 0 || offset > 0xffff_ffff) this.fail(name, `bad offset ${offset}`);
-    this.usesMemory = true;
+    this.touchesMemory = true;
     this.typed(name, { kind: "memarg", offset, align });
   }
 

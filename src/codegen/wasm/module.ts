@@ -20,7 +20,8 @@ const SECTION = { type: 1, import: 2, function: 3, export: 7, code: 10 } as cons
 const EXTERN = { func: 0x00, memory: 0x02 } as const;
 
 export class ModuleBuilder {
-  private readonly types: string[] = [];
+  private readonly types: { readonly params: readonly ValType[]; readonly results: readonly ValType[] }[] = [];
+  private readonly typeKeys = new Map<string, number>();
   private readonly funcs: FunctionBuilder[] = [];
   private readonly exportList: { name: string; func: FunctionBuilder }[] = [];
   private memoryImport?: MemoryImport;
@@ -72,10 +73,8 @@ export class ModuleBuilder {
       if (!f.finished) throw new InternalError(`wasm module: function $${f.name} was not finished`);
       if (f.usesMemory && !this.memoryImport) throw new InternalError(`wasm module: $${f.name} uses memory, but none is imported`);
     }
-    const types = this.types.map((key) => {
-      const [params, results] = key.split(">").map((s) => (s ? (s.split(",") as ValType[]) : []));
-      return [0x60, ...vec(params!.map((t) => [VALTYPE_CODE[t]])), ...vec(results!.map((t) => [VALTYPE_CODE[t]]))];
-    });
+    const valtypes = (ts: readonly ValType[]) => vec(ts.map((t) => [VALTYPE_CODE[t]]));
+    const types = this.types.map((t) => [0x60, ...valtypes(t.params), ...valtypes(t.results)]);
     const m = this.memoryImport;
     const imports = m ? [[...name(m.module), ...name(m.name), EXTERN.memory, ...limits(m)]] : [];
     const funcTypes = this.funcs.map((f) => u32(this.typeIndex(f.paramTypes, f.results)));
@@ -90,11 +89,15 @@ export class ModuleBuilder {
     ]);
   }
 
-  /** Interns a function type; the key is its text so equal signatures share one index. */
+  /** Interns a function type, so equal signatures share one index. */
   private typeIndex(params: readonly ValType[], results: readonly ValType[]): number {
-    const key = `${params.join(",")}>${results.join(",")}`;
-    const i = this.types.indexOf(key);
-    return i >= 0 ? i : this.types.push(key) - 1;
+    const key = `${params.join(",")}->${results.join(",")}`;
+    let i = this.typeKeys.get(key);
+    if (i === undefined) {
+      i = this.types.push({ params: params.slice(), results: results.slice() }) - 1;
+      this.typeKeys.set(key, i);
+    }
+    return i;
   }
 }
 

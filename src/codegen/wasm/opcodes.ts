@@ -16,7 +16,7 @@ export const VALTYPE_CODE: Readonly<Record<ValType, number>> = { i32: 0x7f, i64:
 export type Feature = "simd128" | "relaxedSimd" | "threads";
 export type WasmFeatures = Readonly<Record<Feature, boolean>>;
 
-/** What every engine kiln targets has without flags (Node 20, Chromium 91+, Firefox 89+). */
+/** The default target: what Node 20 has without flags (browsers need cross-origin isolation for threads). */
 export const BASELINE: WasmFeatures = { simd128: true, relaxedSimd: false, threads: true };
 
 export type ImmKind =
