@@ -178,10 +178,12 @@ function flatten(s: Stmt, shapes: ReadonlyMap<string, readonly number[]>): Stmt 
   }
 }
 
-/** Fold expressions against the enclosing loop ranges; drop guards that always hold. */
+/** Fold expressions against the enclosing loop ranges; drop guards that always hold and loops of one iteration. */
 export function simplifyStmt(s: Stmt, ranges: Ranges): Stmt {
   switch (s.kind) {
-    case "for": return { ...s, body: simplifyStmt(s.body, new Map([...ranges, [s.v, { lo: 0, hi: s.extent - 1 }]])) };
+    case "for":
+      if (s.extent === 1) return simplifyStmt(mapStmtExprs(s.body, (e) => substitute(e, new Map([[s.v, lit(0, "int")]]))), ranges);
+      return { ...s, body: simplifyStmt(s.body, new Map([...ranges, [s.v, { lo: 0, hi: s.extent - 1 }]])) };
     case "seq": return seq(s.body.map((b) => simplifyStmt(b, ranges)));
     case "store": return store(s.buffer, s.index.map((e) => simplify(e, ranges)), simplify(s.value, ranges));
     case "alloc": return alloc(s.buffer, simplifyStmt(s.body, ranges));
