@@ -30,15 +30,15 @@ export type Step =
   /** Requires: a serial spatial leaf (iterations are independent). */
   | { readonly kind: "parallel"; readonly stage: string; readonly loop: string }
   /** Pack: copy the tile of `tensor` that `stage` reads inside `loop` into a contiguous local
-   * buffer at the top of `loop`'s body. Requires: `stage` reads `tensor`, `loop` is a
-   * non-vectorized leaf, `tensor` is not already cached by `stage`. */
+   * buffer at the top of `loop`'s body. Requires: `stage` reads `tensor` (not through
+   * compute_at), `loop` is a non-vectorized leaf, `tensor` is not already cached by `stage`. */
   | { readonly kind: "cache_read"; readonly stage: string; readonly tensor: string; readonly loop: string }
   /** Compute the tile of `stage` that `consumer` reads inside `loop`, at the top of that loop's
    * body. Requires: `stage` is not an output, not yet attached or inlined, and `consumer` is
    * its only reader (looking through inlined stages); `loop` is a non-vectorized leaf of `consumer`. */
   | { readonly kind: "compute_at"; readonly stage: string; readonly consumer: string; readonly loop: string }
   /** Substitute `stage`'s expression into its readers. Requires: not an output, not a
-   * reduction, not attached, nothing attached to it, no caches. */
+   * reduction, not attached, nothing attached to it, no caches in it or of it. */
   | { readonly kind: "compute_inline"; readonly stage: string };
 
 export type StepKind = Step["kind"];
@@ -209,6 +209,7 @@ export function applyStep(s: Schedule, step: Step): Schedule {
       if (stage.kinds[loop] === "vectorized") fail(`${loop} is vectorized`);
       if (!readsThrough(s, stage.tensor).some((t) => t.name === step.tensor)) fail(`${step.stage} does not read ${step.tensor}`);
       if (step.tensor in stage.caches) fail(`${step.tensor} is already cached by ${step.stage}`);
+      if (s.stages.some((x) => x.tensor.name === step.tensor && x.attach.kind === "at")) fail(`${step.tensor} is computed by compute_at`);
       return put({ caches: { ...stage.caches, [step.tensor]: loop } });
     }
     case "compute_at": {
@@ -228,6 +229,8 @@ export function applyStep(s: Schedule, step: Step): Schedule {
       if (stage.attach.kind !== "root") fail(`${step.stage} is already ${stage.attach.kind === "inline" ? "inlined" : "attached"}`);
       if (s.stages.some((x) => x.attach.kind === "at" && x.attach.consumer === step.stage)) fail(`a stage is attached to ${step.stage}`);
       if (Object.keys(stage.caches).length > 0) fail(`${step.stage} has caches`);
+      const cacher = s.stages.find((x) => step.stage in x.caches);
+      if (cacher) fail(`${step.stage} is cached by ${cacher.tensor.name}`);
       return put({ attach: { kind: "inline" } });
     }
   }

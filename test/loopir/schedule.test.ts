@@ -75,6 +75,8 @@ describe("schedule preconditions", () => {
     [[{ kind: "compute_inline", stage: "C" }], /compute_inline.*C is a reduction/],
     [[{ kind: "compute_at", stage: "C", consumer: "D", loop: "j" }, { kind: "compute_inline", stage: "D" }], /D is an output/],
     [[{ kind: "compute_at", stage: "P", consumer: "C", loop: "i" }, { kind: "compute_inline", stage: "P" }], /P is already attached/],
+    [[{ kind: "cache_read", stage: "C", tensor: "P", loop: "i" }, { kind: "compute_inline", stage: "P" }], /P is cached by C/],
+    [[{ kind: "compute_at", stage: "P", consumer: "C", loop: "j" }, { kind: "cache_read", stage: "C", tensor: "P", loop: "i" }], /P is computed by compute_at/],
   ];
   for (const [steps, message] of bad) {
     it(`refuses ${steps.map((s) => s.kind).join(" then ")}: ${message.source}`, () => {
