@@ -7,9 +7,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { rng } from "../../src/ir/random.js";
 import { compute, placeholder, reduceAxis, reduceMax, reduceSum } from "../../src/loopir/compute.js";
-import { add, div, exp, max, mul, sub } from "../../src/loopir/expr.js";
-import type { Step } from "../../src/loopir/schedule.js";
-import { convBiasRelu, inputsFor, mismatch, run } from "./harness.js";
+import { InputError } from "../../src/ir/errors.js";
+import { add, cast, div, exp, max, mul, sigmoid, sub, tanh } from "../../src/loopir/expr.js";
+import { interpret } from "../../src/loopir/interpret.js";
+import { lower } from "../../src/loopir/lower.js";
+import { type Step, replay } from "../../src/loopir/schedule.js";
+import { convBiasRelu, inputsFor, matmulChain, mismatch, run } from "./harness.js";
 
 /** The fused kernel: Pad and Bias inlined, Conv computed per output tile of Relu. */
 const FUSED: Step[] = [
@@ -118,5 +121,36 @@ describe("softmax", () => {
     const inputs = inputsFor([U], 9);
     const want = run([U], [], inputs)["U"]!;
     assert.equal(mismatch(run([U], [{ kind: "compute_inline", stage: "T" }], inputs)["U"]!, want), -1);
+  });
+});
+
+describe("dtypes and the interpreter's checks", () => {
+  it("f64 tensors compute in f64, with casts and math calls", () => {
+    const A = placeholder("A", [3, 5], "f64");
+    const k = reduceAxis(5, "k");
+    const G = compute("G", [3], (i) => reduceSum(tanh(A.at(i, k)), [k]));
+    const H = compute("H", [3], (i) => cast("f32", sigmoid(G.at(i))));
+    const inputs = inputsFor([H], 4);
+    const want = run([H], [], inputs)["H"]!;
+    const got = run([H], [{ kind: "compute_at", stage: "G", consumer: "H", loop: "i" }], inputs)["H"]!;
+    assert.equal(mismatch(got, want), -1);
+    const A0 = inputs["A"]!;
+    const ref = [0, 1, 2].map((i) => {
+      let s = 0;
+      for (let j = 0; j < 5; j++) s += Math.tanh(A0[i * 5 + j]!);
+      return Math.fround(1 / (1 + Math.exp(-s)));
+    });
+    assert.equal(mismatch(want, ref), -1);
+  });
+
+  it("refuses buffers of the wrong name, length or type", () => {
+    const { D } = matmulChain(2, 3, 4);
+    const f = lower(replay([D], []));
+    const ok = { A: new Float32Array(8), B: new Float32Array(12), bias: new Float32Array(3), D: new Float32Array(6) };
+    interpret(f, ok);
+    assert.throws(() => interpret(f, { ...ok, A: new Float32Array(7) }), InputError);
+    assert.throws(() => interpret(f, { ...ok, D: new Float64Array(6) }), InputError);
+    const { A: _, ...noA } = ok;
+    assert.throws(() => interpret(f, noA), /missing buffer A/);
   });
 });
