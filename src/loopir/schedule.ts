@@ -13,7 +13,7 @@ import type { Tensor } from "./compute.js";
 import { type ForKind, LANES } from "./stmt.js";
 
 export type Step =
-  /** Requires: `loop` is a serial leaf loop of `stage`, factor >= 1. `tail: "peel"` (no guard, a
+  /** Requires: `loop` is a serial leaf loop of `stage` with nothing attached at it, factor >= 1. `tail: "peel"` (no guard, a
    * remainder copy of the nest) additionally forbids splitting or fusing the two new loops. */
   | { readonly kind: "split"; readonly stage: string; readonly loop: string; readonly factor: number; readonly tail?: "guard" | "peel" }
   /** Requires: `loops` are distinct leaf loops; they take the positions they occupy, in the
@@ -21,7 +21,8 @@ export type Step =
   | { readonly kind: "reorder"; readonly stage: string; readonly loops: readonly string[] }
   /** split x and y, then reorder to x.outer, y.outer, x.inner, y.inner. Requires x before y. */
   | { readonly kind: "tile"; readonly stage: string; readonly x: string; readonly y: string; readonly xFactor: number; readonly yFactor: number }
-  /** Requires: `outer` immediately followed by `inner`, both serial, both spatial or both reduction, neither from a peeled split. */
+  /** Requires: `outer` immediately followed by `inner`, both serial, both spatial or both
+   * reduction, neither from a peeled split, nothing attached at either. */
   | { readonly kind: "fuse"; readonly stage: string; readonly outer: string; readonly inner: string }
   /** Requires: a serial leaf with extent <= MAX_UNROLL. */
   | { readonly kind: "unroll"; readonly stage: string; readonly loop: string }
@@ -35,7 +36,8 @@ export type Step =
   | { readonly kind: "cache_read"; readonly stage: string; readonly tensor: string; readonly loop: string }
   /** Compute the tile of `stage` that `consumer` reads inside `loop`, at the top of that loop's
    * body. Requires: `stage` is not an output, not yet attached or inlined, and `consumer` is
-   * its only reader (looking through inlined stages); `loop` is a non-vectorized leaf of `consumer`. */
+   * its only reader (looking through inlined stages) and does not cache it; `loop` is a
+   * non-vectorized leaf of `consumer`. */
   | { readonly kind: "compute_at"; readonly stage: string; readonly consumer: string; readonly loop: string }
   /** Substitute `stage`'s expression into its readers. Requires: not an output, not a
    * reduction, not attached, nothing attached to it, no caches in it or of it. */
@@ -146,6 +148,7 @@ export function applyStep(s: Schedule, step: Step): Schedule {
       const loop = serial(step.loop);
       if (!Number.isInteger(step.factor) || step.factor < 1) fail(`factor must be a positive integer`);
       if (peeled(loop)) fail(`${loop} comes from a peeled split`);
+      if (attachedAt(stage, loop)) fail(`a stage or cache is attached at ${loop} (split before attaching)`);
       const outer = `${loop}.outer`, inner = `${loop}.inner`;
       const leaves = stage.leaves.flatMap((l) => (l === loop ? [outer, inner] : [l]));
       return put({ leaves, relations: [...stage.relations, { kind: "split", parent: loop, outer, inner, factor: step.factor, peel: step.tail === "peel" }] });
@@ -182,6 +185,7 @@ export function applyStep(s: Schedule, step: Step): Schedule {
       if (stage.leaves[i + 1] !== serial(step.inner)) fail(`${step.inner} does not immediately follow ${step.outer}`);
       if (isReduceLoop(stage, step.outer) !== isReduceLoop(stage, step.inner)) fail("cannot fuse a spatial loop with a reduction loop");
       if (peeled(step.outer) || peeled(step.inner)) fail("cannot fuse loops of a peeled split");
+      if (attachedAt(stage, step.outer) || attachedAt(stage, step.inner)) fail("a stage or cache is attached at one of the loops (fuse before attaching)");
       const fused = `${step.outer}.${step.inner}.fused`;
       const leaves = stage.leaves.flatMap((l) => (l === step.outer ? [fused] : l === step.inner ? [] : [l]));
       return put({ leaves, relations: [...stage.relations, { kind: "fuse", outer: step.outer, inner: step.inner, fused }] });
@@ -217,6 +221,7 @@ export function applyStep(s: Schedule, step: Step): Schedule {
       if (s.outputs.includes(step.stage)) fail(`${step.stage} is an output`);
       if (stage.attach.kind !== "root") fail(`${step.stage} is already ${stage.attach.kind === "inline" ? "inlined" : "attached"}`);
       if (consumer.attach.kind === "inline") fail(`${step.consumer} is inlined`);
+      if (step.stage in consumer.caches) fail(`${step.stage} is cached by ${step.consumer}`);
       if (!consumer.leaves.includes(step.loop)) fail(`${step.loop} is not a loop of ${step.consumer}`);
       if (consumer.kinds[step.loop] === "vectorized") fail(`${step.loop} is vectorized`);
       const readers = s.stages.filter((x) => x.attach.kind !== "inline" && readsThrough(s, x.tensor).includes(stage.tensor));

@@ -77,6 +77,9 @@ describe("schedule preconditions", () => {
     [[{ kind: "compute_at", stage: "P", consumer: "C", loop: "i" }, { kind: "compute_inline", stage: "P" }], /P is already attached/],
     [[{ kind: "cache_read", stage: "C", tensor: "P", loop: "i" }, { kind: "compute_inline", stage: "P" }], /P is cached by C/],
     [[{ kind: "compute_at", stage: "P", consumer: "C", loop: "j" }, { kind: "cache_read", stage: "C", tensor: "P", loop: "i" }], /P is computed by compute_at/],
+    [[{ kind: "cache_read", stage: "C", tensor: "P", loop: "i" }, { kind: "compute_at", stage: "P", consumer: "C", loop: "j" }], /P is cached by C/],
+    [[{ kind: "compute_at", stage: "C", consumer: "D", loop: "j" }, { kind: "split", stage: "D", loop: "j", factor: 2 }], /attached at j \(split before attaching\)/],
+    [[{ kind: "cache_read", stage: "C", tensor: "B", loop: "j" }, { kind: "fuse", stage: "C", outer: "i", inner: "j" }], /fuse before attaching/],
   ];
   for (const [steps, message] of bad) {
     it(`refuses ${steps.map((s) => s.kind).join(" then ")}: ${message.source}`, () => {
