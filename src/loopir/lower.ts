@@ -8,8 +8,8 @@
  * right before its first reduction loop when all spatial loops are outside the reduction loops,
  * else it is guarded by "every reduction loop is at 0". Inlined stages are substituted into
  * their readers; attached (compute_at) stages and cache_read copies are emitted at the top of
- * their loop's body over the box that bound inference gives. Indices are then flattened and
- * simplified against the loop ranges.
+ * their loop's body into a local buffer sized by bound inference, which the stage then reads
+ * instead. Indices are then flattened and simplified against the loop ranges.
  */
 import { stridesOf } from "../ir/tensor.js";
 import { type Box, regionOf } from "./bounds.js";
@@ -29,7 +29,7 @@ export function lower(s: Schedule, name = s.outputs.join("_")): Func {
   const stageOf = new Map(s.stages.map((st) => [st.tensor.name, st]));
   const placeholders = [...new Set(s.stages.flatMap((st) => st.tensor.inputs).filter((t) => t.body === undefined))];
   const outputs = s.outputs.map((o) => decl(stageOf.get(o)!.tensor));
-  const intermediates = s.stages.filter((st) => st.attach.kind !== "inline" && !s.outputs.includes(st.tensor.name)).map((st) => decl(st.tensor));
+  const intermediates = s.stages.filter((st) => st.attach.kind === "root" && !s.outputs.includes(st.tensor.name)).map((st) => decl(st.tensor));
 
   /** A stage's body with inlined producers substituted (still over the tensor's own axes). */
   const inlined = (e: Expr): Expr => mapExpr(e, (x) => {
@@ -71,7 +71,8 @@ export function lower(s: Schedule, name = s.outputs.join("_")): Func {
     }
     const depthOf = (e: Expr) => Math.max(0, ...[...varsOf(e)].map((v) => leaves.findIndex((l) => prefix + l === v) + 1));
 
-    const index = t.axes.map((a) => axisValue.get(a.name)!);
+    // An attached stage writes its tile into a local buffer of the box's shape.
+    const index = t.axes.map((a) => (box ? local : axisValue).get(a.name)!);
     const body = t.body!;
     const value = substitute(inlined(body.kind === "reduce" ? body.value : body), axisValue);
     const reduceLoops = leaves.filter((l) => isReduceLoop(st, l));
@@ -88,17 +89,18 @@ export function lower(s: Schedule, name = s.outputs.join("_")): Func {
     }
 
     function level(d: number, ext: Record<string, number>, ranges: Ranges, locals: Locals): Stmt {
-      const parts: Stmt[] = [];
       const here = d > 0 ? leaves[d - 1] : undefined;
       const inner = new Set(leaves.slice(d).map((l) => prefix + l));
       const all = new Map([...ranges, ...leaves.slice(d).map((l): [string, Range] => [prefix + l, { lo: 0, hi: ext[l]! - 1 }])]);
+      const fills: [BufferDecl, Stmt][] = [];
+      const nextLocals = new Map(locals);
       for (const p of s.stages) {
         if (p.attach.kind !== "at" || p.attach.consumer !== t.name || p.attach.loop !== here) continue;
         const reads = loadsOf(value).filter((x) => x.buffer === p.tensor.name).map((x) => x.index);
-        parts.push(emitStage(p, ranges, regionOf(reads, p.tensor.shape, inner, all)));
+        const b = regionOf(reads, p.tensor.shape, inner, all);
+        nextLocals.set(p.tensor.name, { buffer: p.tensor.name, min: b.min });
+        fills.push([{ ...decl(p.tensor), shape: b.extent }, emitStage(p, ranges, b)]);
       }
-      const copies: [BufferDecl, Stmt][] = [];
-      const nextLocals = new Map(locals);
       for (const [tensor, at] of Object.entries(st.caches)) {
         if (at !== here) continue;
         const src = [...placeholders, ...s.stages.map((x) => x.tensor)].find((x) => x.name === tensor)!;
@@ -106,14 +108,14 @@ export function lower(s: Schedule, name = s.outputs.join("_")): Func {
         const b = regionOf(reads, src.shape, inner, all);
         const buf: BufferDecl = { name: `${tensor}.${t.name}`, type: src.type, shape: b.extent };
         nextLocals.set(tensor, { buffer: buf.name, min: b.min });
-        copies.push([buf, copyNest(buf, src, b)]);
+        fills.push([buf, copyNest(buf, src, b)]);
       }
       let rest = d === n ? innermost(nextLocals) : loop(d, ext, ranges, nextLocals);
       if (hoistInit && d === firstReduce) rest = seq([initStmt!, rest]);
       const conds = guards.filter((g) => depthOf(g) === d);
       if (conds.length > 0) rest = ifThen(and(...conds), rest);
-      for (const [buf, copy] of copies.reverse()) rest = alloc(buf, seq([copy, rest]));
-      return seq([...parts, rest]);
+      for (const [buf, fill] of fills.reverse()) rest = alloc(buf, seq([fill, rest]));
+      return rest;
     }
 
     function loop(d: number, ext: Record<string, number>, ranges: Ranges, locals: Locals): Stmt {
