@@ -39,8 +39,12 @@ export function lower(s: Schedule, name = s.outputs.join("_")): Func {
     return inlined(substitute(body, new Map(p.tensor.axes.map((a, d) => [a.name, x.index[d]!]))));
   });
 
-  /** Emit one stage; `enclosing` are the loop ranges around it; `box` is its tile when attached. */
-  function emitStage(st: Stage, enclosing: Ranges, box?: Box): Stmt {
+  /**
+   * Prepare one stage (`box` is its tile when attached): its body over its leaf variables, their
+   * ranges (for the bound inference of what it reads), and how to emit it given the loop ranges
+   * around it and the local buffers of the stages attached before it.
+   */
+  function stage(st: Stage, box?: Box): Prepared {
     const t = st.tensor;
     const prefix = box ? `${t.name}.` : "";
     const root = rootExtents(st);
@@ -94,12 +98,21 @@ export function lower(s: Schedule, name = s.outputs.join("_")): Func {
       const all = new Map([...ranges, ...leaves.slice(d).map((l): [string, Range] => [prefix + l, { lo: 0, hi: ext[l]! - 1 }])]);
       const fills: [BufferDecl, Stmt][] = [];
       const nextLocals = new Map(locals);
-      for (const p of s.stages) {
-        if (p.attach.kind !== "at" || p.attach.consumer !== t.name || p.attach.loop !== here) continue;
-        const reads = loadsOf(value).filter((x) => x.buffer === p.tensor.name).map((x) => x.index);
-        const b = regionOf(reads, p.tensor.shape, inner, all);
-        nextLocals.set(p.tensor.name, { buffer: p.tensor.name, min: b.min });
-        fills.push([{ ...decl(p.tensor), shape: b.extent }, emitStage(p, ranges, b)]);
+      // Stages attached here: boxes from their readers (this stage and the later ones attached
+      // here), so consumers first; then emitted producers first, each reading the earlier tiles.
+      const attached = s.stages.filter((p) => p.attach.kind === "at" && p.attach.consumer === t.name && p.attach.loop === here);
+      const prepared: [Stage, Box, Prepared][] = [];
+      for (const p of [...attached].reverse()) {
+        const readers = [{ value, inner, ranges: all }, ...prepared.map(([, , q]) => ({ value: q.value, inner: new Set(q.leafRanges.keys()), ranges: q.leafRanges }))];
+        const reads = readers.flatMap((r) => loadsOf(r.value).filter((x) => x.buffer === p.tensor.name).map((x) => x.index));
+        const b = regionOf(reads, p.tensor.shape, new Set(readers.flatMap((r) => [...r.inner])), new Map(readers.flatMap((r) => [...r.ranges])));
+        prepared.unshift([p, b, stage(p, b)]);
+      }
+      const tiles = new Map<string, Local>();
+      for (const [p, b, q] of prepared) {
+        fills.push([{ ...decl(p.tensor), shape: b.extent }, q.emit(ranges, new Map(tiles))]);
+        tiles.set(p.tensor.name, { buffer: p.tensor.name, min: b.min });
+        nextLocals.set(p.tensor.name, tiles.get(p.tensor.name)!);
       }
       for (const [tensor, at] of Object.entries(st.caches)) {
         if (at !== here) continue;
@@ -135,16 +148,25 @@ export function lower(s: Schedule, name = s.outputs.join("_")): Func {
       return seq([...main, mapStmtExprs(tail, (e) => substitute(e, new Map([[v, lit(full, "int")]])))]);
     }
 
-    return level(0, extents0, enclosing, new Map());
+    const leafRanges = new Map(leaves.map((l): [string, Range] => [prefix + l, { lo: 0, hi: extents0[l]! - 1 }]));
+    return { value, leafRanges, emit: (enclosing, tiles) => level(0, extents0, enclosing, tiles) };
   }
 
-  const body = seq(s.stages.filter((st) => st.attach.kind === "root").map((st) => emitStage(st, new Map())));
+  const body = seq(s.stages.filter((st) => st.attach.kind === "root").map((st) => stage(st).emit(new Map(), new Map())));
   const wrapped = intermediates.reduceRight<Stmt>((b, buf) => alloc(buf, b), body);
   const shapes = new Map([...placeholders.map(decl), ...outputs, ...intermediates].map((b) => [b.name, b.shape]));
   return { name, inputs: placeholders.map(decl), outputs, body: simplifyStmt(flatten(wrapped, shapes), new Map()) };
 }
 
-type Locals = ReadonlyMap<string, { readonly buffer: string; readonly min: readonly Expr[] }>;
+/** A local buffer standing for a box of a tensor (a cache_read copy or a compute_at tile). */
+interface Local { readonly buffer: string; readonly min: readonly Expr[] }
+type Locals = ReadonlyMap<string, Local>;
+
+interface Prepared {
+  readonly value: Expr;
+  readonly leafRanges: Ranges;
+  emit(enclosing: Ranges, tiles: Locals): Stmt;
+}
 
 /** Loads of cached tensors read the local copy, shifted by the box origin. */
 function rewriteLocals(e: Expr, locals: Locals): Expr {

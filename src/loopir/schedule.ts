@@ -34,10 +34,11 @@ export type Step =
    * buffer at the top of `loop`'s body. Requires: `stage` reads `tensor` (not through
    * compute_at), `loop` is a non-vectorized leaf, `tensor` is not already cached by `stage`. */
   | { readonly kind: "cache_read"; readonly stage: string; readonly tensor: string; readonly loop: string }
-  /** Compute the tile of `stage` that `consumer` reads inside `loop`, at the top of that loop's
-   * body. Requires: `stage` is not an output, not yet attached or inlined, and `consumer` is
-   * its only reader (looking through inlined stages) and does not cache it; `loop` is a
-   * non-vectorized leaf of `consumer`. */
+  /** Compute the tile of `stage` that `consumer` (and the stages attached at the same loop)
+   * read inside `loop`, into a local buffer at the top of that loop's body. Requires: `stage`
+   * is not an output, not yet attached or inlined; every reader of it (looking through inlined
+   * stages) is `consumer` or already attached at `loop`, and no stage caches it;
+   * `loop` is a non-vectorized leaf of `consumer`. */
   | { readonly kind: "compute_at"; readonly stage: string; readonly consumer: string; readonly loop: string }
   /** Substitute `stage`'s expression into its readers. Requires: not an output, not a
    * reduction, not attached, nothing attached to it, no caches in it or of it. */
@@ -221,11 +222,16 @@ export function applyStep(s: Schedule, step: Step): Schedule {
       if (s.outputs.includes(step.stage)) fail(`${step.stage} is an output`);
       if (stage.attach.kind !== "root") fail(`${step.stage} is already ${stage.attach.kind === "inline" ? "inlined" : "attached"}`);
       if (consumer.attach.kind === "inline") fail(`${step.consumer} is inlined`);
-      if (step.stage in consumer.caches) fail(`${step.stage} is cached by ${step.consumer}`);
+      const cacher = s.stages.find((x) => step.stage in x.caches);
+      if (cacher) fail(`${step.stage} is cached by ${cacher.tensor.name}`);
       if (!consumer.leaves.includes(step.loop)) fail(`${step.loop} is not a loop of ${step.consumer}`);
       if (consumer.kinds[step.loop] === "vectorized") fail(`${step.loop} is vectorized`);
+      // Every reader must run inside the same loop iteration, after the tile is computed.
       const readers = s.stages.filter((x) => x.attach.kind !== "inline" && readsThrough(s, x.tensor).includes(stage.tensor));
-      if (readers.length !== 1 || readers[0] !== consumer) fail(`${step.consumer} must be the only reader of ${step.stage} (readers: ${readers.map((r) => r.tensor.name).join(", ")})`);
+      const inside = (x: Stage) => x === consumer || (x.attach.kind === "at" && x.attach.consumer === step.consumer && x.attach.loop === step.loop);
+      if (readers.length === 0 || !readers.every(inside)) {
+        fail(`every reader of ${step.stage} (${readers.map((r) => r.tensor.name).join(", ")}) must be ${step.consumer} or attached at ${step.consumer}.${step.loop}`);
+      }
       return put({ attach: { kind: "at", consumer: step.consumer, loop: step.loop } });
     }
     case "compute_inline": {

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import { rng } from "../../src/ir/random.js";
 import type { Tensor } from "../../src/loopir/compute.js";
 import { type Schedule, type Step, ScheduleError, applyStep, createSchedule } from "../../src/loopir/schedule.js";
-import { convBiasRelu, inputsFor, matmulChain, mismatch, run } from "./harness.js";
+import { convBiasRelu, inputsFor, matmulChain, mismatch, run, softmax } from "./harness.js";
 
 const KINDS: Step["kind"][] = ["split", "reorder", "tile", "fuse", "unroll", "vectorize", "parallel", "cache_read", "compute_at", "compute_inline"];
 
@@ -54,6 +54,7 @@ describe("random schedules match the unscheduled loop nest", () => {
       const cfg = { n: int(1, 2), c: int(1, 3), h: int(kh, 7), w: int(kw, 7), f: int(1, 5), kh, kw, pad: int(0, 1), stride: int(1, 2) };
       return { out: convBiasRelu(cfg).Relu, tensors: ["X", "W", "bias", "Pad", "Conv", "Bias"] };
     },
+    "softmax": (int: (lo: number, hi: number) => number) => ({ out: softmax(int(1, 6), int(1, 13)).Y, tensors: ["X", "M", "E", "S"] }),
   };
   Object.entries(workloads).forEach(([name, make], w) => {
     it(name, () => {

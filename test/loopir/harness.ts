@@ -1,8 +1,8 @@
 /** Shared workloads and a runner for the loop IR tests. */
 import { rng } from "../../src/ir/random.js";
 import { shapeSize } from "../../src/ir/tensor.js";
-import { type Tensor, compute, placeholder, reduceAxis, reduceSum } from "../../src/loopir/compute.js";
-import { add, ge, lit, lt, max, mul, select, and, sub } from "../../src/loopir/expr.js";
+import { type Tensor, compute, placeholder, reduceAxis, reduceMax, reduceSum } from "../../src/loopir/compute.js";
+import { add, and, div, exp, ge, lit, lt, max, mul, select, sub } from "../../src/loopir/expr.js";
 import { type Buffer, interpret } from "../../src/loopir/interpret.js";
 import { lower } from "../../src/loopir/lower.js";
 import { type Step, replay } from "../../src/loopir/schedule.js";
@@ -65,4 +65,15 @@ export function convBiasRelu(s: { n: number; c: number; h: number; w: number; f:
   const Bias = compute("Bias", [s.n, s.f, oh, ow], (n, f, y, x) => add(Conv.at(n, f, y, x), bias.at(f)));
   const Relu = compute("Relu", [s.n, s.f, oh, ow], (n, f, y, x) => max(Bias.at(n, f, y, x), 0));
   return { X, W, bias, Pad, Conv, Bias, Relu, oh, ow };
+}
+
+/** Softmax over the last axis: M = max, E = exp(X - M), S = sum E, Y = E / S. */
+export function softmax(rows: number, len: number) {
+  const X = placeholder("X", [rows, len]);
+  const j = reduceAxis(len, "j"), j2 = reduceAxis(len, "j2");
+  const M = compute("M", [rows], (r) => reduceMax(X.at(r, j), [j]));
+  const E = compute("E", [rows, len], (r, l) => exp(sub(X.at(r, l), M.at(r))));
+  const S = compute("S", [rows], (r) => reduceSum(E.at(r, j2), [j2]));
+  const Y = compute("Y", [rows, len], (r, l) => div(E.at(r, l), S.at(r)));
+  return { X, M, E, S, Y };
 }

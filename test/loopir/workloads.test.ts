@@ -1,18 +1,18 @@
 /**
  * Whole operators: Conv2D NCHW with a bias + relu epilogue fused through compute_inline and
  * compute_at equals the unfused computation (and the definition); pooling with an attached
- * producer; softmax as reductions then elementwise.
+ * producer; softmax as reductions then elementwise, fused into one loop over rows.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { rng } from "../../src/ir/random.js";
 import { compute, placeholder, reduceAxis, reduceMax, reduceSum } from "../../src/loopir/compute.js";
 import { InputError } from "../../src/ir/errors.js";
-import { add, cast, div, exp, max, mul, sigmoid, sub, tanh } from "../../src/loopir/expr.js";
+import { add, cast, exp, max, mul, sigmoid, tanh } from "../../src/loopir/expr.js";
 import { interpret } from "../../src/loopir/interpret.js";
 import { lower } from "../../src/loopir/lower.js";
 import { type Step, replay } from "../../src/loopir/schedule.js";
-import { convBiasRelu, inputsFor, matmulChain, mismatch, run } from "./harness.js";
+import { convBiasRelu, inputsFor, matmulChain, mismatch, run, softmax } from "./harness.js";
 
 /** The fused kernel: Pad and Bias inlined, Conv computed per output tile of Relu. */
 const FUSED: Step[] = [
@@ -86,34 +86,43 @@ describe("pooling", () => {
 });
 
 describe("softmax", () => {
-  it("max, exp, sum, divide: scheduled equals unscheduled equals the definition", () => {
-    const [R, L] = [5, 13];
-    const X = placeholder("X", [R, L]);
-    const j = reduceAxis(L, "j"), j2 = reduceAxis(L, "j2");
-    const M = compute("M", [R], (r) => reduceMax(X.at(r, j), [j]));
-    const E = compute("E", [R, L], (r, l) => exp(sub(X.at(r, l), M.at(r))));
-    const S = compute("S", [R], (r) => reduceSum(E.at(r, j2), [j2]));
-    const Y = compute("Y", [R, L], (r, l) => div(E.at(r, l), S.at(r)));
-    const inputs = inputsFor([Y], 5);
-    const want = run([Y], [], inputs)["Y"]!;
-    const steps: Step[] = [
+  const schedules: Record<string, Step[]> = {
+    "E inlined": [
       { kind: "compute_inline", stage: "E" },
       { kind: "parallel", stage: "M", loop: "r" },
       { kind: "split", stage: "S", loop: "j2", factor: 4 },
       { kind: "split", stage: "Y", loop: "l", factor: 4 },
       { kind: "vectorize", stage: "Y", loop: "l.inner" },
-    ];
-    assert.equal(mismatch(run([Y], steps, inputs)["Y"]!, want), -1);
-    const Xd = inputs["X"]!;
-    const ref = new Float64Array(R * L);
-    for (let r = 0; r < R; r++) {
-      const row = Array.from({ length: L }, (_, l) => Xd[r * L + l]!);
-      const m = Math.max(...row), e = row.map((v) => Math.exp(v - m)), s = e.reduce((a, b) => a + b);
-      e.forEach((v, l) => (ref[r * L + l] = v / s));
-    }
-    assert.equal(mismatch(want, ref, 1e-5, 1e-7), -1);
-  });
+    ],
+    "one fused loop over rows": [
+      { kind: "parallel", stage: "Y", loop: "r" },
+      { kind: "compute_at", stage: "S", consumer: "Y", loop: "r" },
+      { kind: "compute_at", stage: "E", consumer: "Y", loop: "r" },
+      { kind: "compute_at", stage: "M", consumer: "Y", loop: "r" },
+      { kind: "split", stage: "Y", loop: "l", factor: 4 },
+      { kind: "vectorize", stage: "Y", loop: "l.inner" },
+    ],
+  };
+  for (const [name, steps] of Object.entries(schedules)) {
+    it(`max, exp, sum, divide (${name}) equals the unscheduled nest and the definition`, () => {
+      const [R, L] = [5, 13];
+      const { Y } = softmax(R, L);
+      const inputs = inputsFor([Y], 5);
+      const want = run([Y], [], inputs)["Y"]!;
+      assert.equal(mismatch(run([Y], steps, inputs)["Y"]!, want), -1);
+      const Xd = inputs["X"]!;
+      const ref = new Float64Array(R * L);
+      for (let r = 0; r < R; r++) {
+        const row = Array.from({ length: L }, (_, l) => Xd[r * L + l]!);
+        const m = Math.max(...row), e = row.map((v) => Math.exp(v - m)), s = e.reduce((a, b) => a + b);
+        e.forEach((v, l) => (ref[r * L + l] = v / s));
+      }
+      assert.equal(mismatch(want, ref, 1e-5, 1e-7), -1);
+    });
+  }
+});
 
+describe("elementwise", () => {
   it("elementwise epilogues compose: max(x*2 + y, 0)", () => {
     const A = placeholder("A", [3, 6]), B = placeholder("B", [3, 6]);
     const T = compute("T", [3, 6], (i, k) => add(mul(A.at(i, k), 2), B.at(i, k)));
