@@ -1,0 +1,52 @@
+/** Expression interning and index-arithmetic folding. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { FALSE, TRUE, add, div, exp, ivar, lit, lt, max, min, mod, mul, sub, load } from "../../src/loopir/expr.js";
+import { printExpr } from "../../src/loopir/print.js";
+import { type Ranges, simplify } from "../../src/loopir/simplify.js";
+
+const [i, o, x] = [ivar("i"), ivar("o"), ivar("x")];
+const ranges: Ranges = new Map([["i", { lo: 0, hi: 3 }], ["o", { lo: 0, hi: 9 }]]);
+const s = (e: Parameters<typeof simplify>[0]) => printExpr(simplify(e, ranges));
+
+describe("expressions", () => {
+  it("are interned: structurally equal means identical", () => {
+    assert.equal(add(mul(o, 4), i), add(mul(ivar("o"), lit(4)), ivar("i")));
+    assert.notEqual(add(o, i), add(i, o));
+    assert.equal(exp(load("A", [i], "f32")), exp(load("A", [ivar("i")], "f32")));
+    assert.notEqual(lit(0, "f32"), lit(-0, "f32"));
+  });
+});
+
+describe("simplify", () => {
+  it("folds constants and identities", () => {
+    assert.equal(s(add(mul(2, 3), 4)), "10");
+    assert.equal(s(add(mul(x, 1), 0)), "x");
+    assert.equal(s(mul(load("A", [i], "f32"), lit(1, "f32"))), "A[i]");
+    assert.equal(s(div(lit(-7), 2)), "-4");
+    assert.equal(s(mod(lit(-7), 2)), "1");
+  });
+
+  it("keeps sums linear and cancels", () => {
+    assert.equal(s(mul(add(mul(o, 4), i), 9)), "o * 36 + i * 9");
+    assert.equal(s(sub(add(mul(o, 4), i), mul(o, 4))), "i");
+    assert.equal(s(sub(x, add(x, 3))), "-3");
+  });
+
+  it("folds (a*k + b)/k and %k when 0 <= b < k", () => {
+    assert.equal(s(div(add(mul(o, 4), i), 4)), "o");
+    assert.equal(s(mod(add(mul(o, 4), i), 4)), "i");
+    assert.equal(s(div(add(mul(o, 8), add(i, 4)), 4)), "o * 2 + 1");
+    assert.equal(s(div(add(mul(o, 4), add(i, 1)), 4)), "(o * 4 + i + 1) / 4"); // i+1 may reach 4
+    assert.equal(s(div(add(mul(x, 4), i), 4)), "x"); // x is unbounded, but its term divides exactly
+  });
+
+  it("decides comparisons, min and max from ranges", () => {
+    assert.equal(simplify(lt(add(mul(o, 4), i), 40), ranges), TRUE);
+    assert.equal(simplify(lt(add(mul(o, 4), i), 0), ranges), FALSE);
+    assert.equal(s(lt(add(mul(o, 4), i), 39)), "o * 4 + i < 39");
+    assert.equal(s(min(i, 3)), "i");
+    assert.equal(s(max(i, add(o, 4))), "o + 4");
+    assert.equal(s(min(i, o)), "min(i, o)");
+  });
+});
