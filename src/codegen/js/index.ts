@@ -13,7 +13,9 @@ import { type Placement, emitKernel } from "./kernel.js";
 export type { Placement } from "./kernel.js";
 export { scratchBytes } from "./scratch.js";
 
-export function compileKernelsJs(funcs: readonly Func[], placement: Placement): KernelModule {
+export type JsKernelModule = Extract<KernelModule, { kind: "js" }>;
+
+export function compileKernelsJs(funcs: readonly Func[], placement: Placement): JsKernelModule {
   const helpers = new Set<Helper>();
   const kernels = funcs.flatMap((f, k) => [...emitKernel(f, k, placement, helpers, 1), ""]);
   const source = [

@@ -156,7 +156,7 @@ class KernelEmitter {
     this.buffers = new Map(outer);
     const name = this.newBuffer(b.name);
     this.scratchNames.push(name);
-    this.scratch.push(`new ${arrayOf(b)}(memory.buffer, base + ${at}, ${shapeSize(b.shape)}), // ${name}: ${describe(b)}`);
+    this.scratch.push(`new ${arrayOf(b)}(memory.buffer, ${at === 0 ? "base" : `base + ${at}`}, ${shapeSize(b.shape)}), // ${name}: ${describe(b)}`);
     this.line(`${name}.fill(0);`);
     this.stmt(body);
     this.buffers = outer;
