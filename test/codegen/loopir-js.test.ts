@@ -8,12 +8,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { compileKernelsJs, type Placement, scratchBytes } from "../../src/codegen/js/index.js";
 import { InternalError } from "../../src/ir/errors.js";
+import { rng } from "../../src/ir/random.js";
 import { shapeSize } from "../../src/ir/tensor.js";
 import { type Tensor, compute, placeholder, reduceAxis, reduceMax, reduceSum } from "../../src/loopir/compute.js";
 import { add, call, cast, div, erf, exp, max, mul, sigmoid, sub, tanh } from "../../src/loopir/expr.js";
 import { type Buffer, interpret } from "../../src/loopir/interpret.js";
 import { lower } from "../../src/loopir/lower.js";
-import { type Step, replay } from "../../src/loopir/schedule.js";
+import { type Schedule, type Step, ScheduleError, applyStep, createSchedule, replay } from "../../src/loopir/schedule.js";
 import type { Func } from "../../src/loopir/stmt.js";
 import { CONTROL_BYTES } from "../../src/runtime/control.js";
 import { WorkerPool } from "../../src/runtime/worker-pool.js";
@@ -191,6 +192,62 @@ describe("JS backend equals the interpreter bit for bit", () => {
         { kind: "compute_at", stage: "G", consumer: "H", loop: "i" },
       ],
     }, 4);
+  });
+});
+
+/** A seeded random schedule (steps whose preconditions fail are skipped), as in test/loopir/fuzz.test.ts. */
+function randomSchedule(out: Tensor, tensors: readonly string[], r: () => number): Step[] {
+  const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
+  let s: Schedule = createSchedule([out]);
+  const steps: Step[] = [];
+  for (let t = 0; t < 10; t++) {
+    const st = pick(s.stages), stage = st.tensor.name, leaves = st.leaves, loop = pick(leaves), other = pick(s.stages);
+    const options: Step[] = [
+      { kind: "split", stage, loop, factor: int(1, 5), ...(r() < 0.4 ? { tail: "peel" as const } : {}) },
+      { kind: "reorder", stage, loops: [...leaves].reverse() },
+      { kind: "tile", stage, x: pick(leaves), y: pick(leaves), xFactor: int(1, 4), yFactor: int(1, 4) },
+      { kind: "fuse", stage, outer: loop, inner: leaves[leaves.indexOf(loop) + 1] ?? loop },
+      { kind: "unroll", stage, loop },
+      { kind: "vectorize", stage, loop },
+      { kind: "parallel", stage, loop },
+      { kind: "parallel", stage, loop },
+      { kind: "cache_read", stage, tensor: pick(tensors), loop },
+      { kind: "compute_at", stage, consumer: other.tensor.name, loop: pick(other.leaves) },
+      { kind: "compute_inline", stage },
+    ];
+    const step = pick(options);
+    try {
+      s = applyStep(s, step);
+      steps.push(step);
+    } catch (e) {
+      if (!(e instanceof ScheduleError)) throw e;
+    }
+  }
+  return steps;
+}
+
+describe("JS backend under random schedules", () => {
+  const workloads: Record<string, (int: (lo: number, hi: number) => number) => { out: Tensor; tensors: string[] }> = {
+    "MatMul chain": (int) => ({ out: matmulChain(int(1, 9), int(1, 9), int(1, 7)).D, tensors: ["A", "B", "bias", "P", "C"] }),
+    "Conv2D + bias + relu": (int) => {
+      const kh = int(1, 3), kw = int(1, 3);
+      const cfg = { n: int(1, 2), c: int(1, 3), h: int(kh, 7), w: int(kw, 7), f: int(1, 5), kh, kw, pad: int(0, 1), stride: int(1, 2) };
+      return { out: convBiasRelu(cfg).Relu, tensors: ["X", "W", "bias", "Pad", "Conv", "Bias"] };
+    },
+    "softmax": (int) => ({ out: softmax(int(1, 6), int(1, 13)).Y, tensors: ["X", "M", "E", "S"] }),
+  };
+  Object.entries(workloads).forEach(([name, make], w) => {
+    it(name, { timeout: 120_000 }, async () => {
+      for (let trial = 0; trial < 25; trial++) {
+        const r = rng(5000 + 100 * w + trial);
+        const { out, tensors } = make((lo, hi) => lo + Math.floor(r() * (hi - lo + 1)));
+        const steps = randomSchedule(out, tensors, r);
+        await check(lower(replay([out], steps)), inputsFor([out], trial)).catch((e: Error) => {
+          throw new Error(`trial ${trial}: ${JSON.stringify(steps)}: ${e.message}`);
+        });
+      }
+    });
   });
 });
 
