@@ -5,6 +5,7 @@
  */
 import { InternalError } from "../../ir/errors.js";
 import { shapeSize } from "../../ir/tensor.js";
+import type { Expr } from "../../loopir/expr.js";
 import type { BufferDecl, For, Func, Stmt } from "../../loopir/stmt.js";
 import { type Scope, emitExpr } from "./expr.js";
 import type { Helper } from "./helpers.js";
@@ -15,7 +16,7 @@ import { ScratchStack } from "./scratch.js";
 export interface Placement {
   /** Byte offset of every input and output buffer, by name. */
   readonly buffers: ReadonlyMap<string, number>;
-  /** Worker w's scratch region starts at `offset + w * bytesPerWorker`. */
+  /** Worker w's scratch region starts at `offset + w * bytesPerWorker` (both multiples of 16). */
   readonly scratch: { readonly offset: number; readonly bytesPerWorker: number };
 }
 
@@ -25,9 +26,9 @@ const describe = (b: BufferDecl) => `${b.type}[${b.shape.join(", ")}]`;
 
 /** Source lines of kernel `k`'s factory, indented by `depth`; adds the helpers it uses to `helpers`. */
 export function emitKernel(f: Func, k: number, placement: Placement, helpers: Set<Helper>, depth: number): string[] {
-  const e = new KernelEmitter(f, placement, helpers);
   const split = splitLoop(f);
-  const body = e.body(split);
+  const e = new KernelEmitter(f, placement, helpers, split);
+  const body = e.body();
   const pad = (n: number) => INDENT.repeat(depth + n);
   const lines = [`${pad(0)}// kernel ${k}: ${f.inputs.length} input(s), ${f.outputs.length} output(s)`, `${pad(0)}function kernel${k}() {`];
   lines.push(...e.views.map((v) => `${pad(1)}${v}`));
@@ -44,14 +45,13 @@ export function emitKernel(f: Func, k: number, placement: Placement, helpers: Se
     );
   }
   lines.push(`${pad(1)}return (worker, workers) => {`);
+  if (!split) lines.push(`${pad(2)}if (worker !== 0) return; // no loop to split: worker 0 runs it all`);
   if (e.scratch.length > 0) lines.push(`${pad(2)}const [${e.scratchNames.join(", ")}] = views[worker] ??= scratch(worker);`);
   if (split) {
     lines.push(
       `${pad(2)}// this worker's share of the parallel loop`,
       `${pad(2)}const lo = Math.floor(${split.extent} * worker / workers), hi = Math.floor(${split.extent} * (worker + 1) / workers);`,
     );
-  } else {
-    lines.push(`${pad(2)}if (worker !== 0) return; // no loop to split: worker 0 runs it all`);
   }
   lines.push(...body.map((l) => `${pad(2)}${l}`), `${pad(1)}};`, `${pad(0)}}`);
   return lines;
@@ -70,25 +70,29 @@ class KernelEmitter {
   private nextBuffer = 0;
   private nextVar = 0;
   private depth = 0;
-  private split: For | undefined;
 
-  constructor(private readonly f: Func, private readonly placement: Placement, private readonly helpers: Set<Helper>) {
+  constructor(
+    private readonly f: Func,
+    private readonly placement: Placement,
+    private readonly helpers: Set<Helper>,
+    /** The loop split across workers, if any. */
+    private readonly split: For | undefined,
+  ) {
     const params: [BufferDecl, string][] = [...f.inputs.map((b, i): [BufferDecl, string] => [b, `input ${i}`]),
       ...f.outputs.map((b, i): [BufferDecl, string] => [b, `output ${i}`])];
     for (const [b, role] of params) {
       const at = placement.buffers.get(b.name);
       if (at === undefined) throw new InternalError(`JS codegen: no placement for ${role} of kernel ${f.name}`);
-      checkAligned(at, b, `${role} of kernel ${f.name}`);
+      checkAligned(at, b.type === "f32" ? 4 : 8, `${role} of kernel ${f.name}`);
       const name = this.newBuffer(b.name);
       this.views.push(`const ${name} = new ${arrayOf(b)}(memory.buffer, ${at}, ${shapeSize(b.shape)}); // ${role}: ${describe(b)}`);
     }
-    checkAligned(placement.scratch.offset, { name: "", type: "f64", shape: [] }, "scratch region");
+    checkAligned(placement.scratch.offset, 16, "scratch region");
     if (placement.scratch.bytesPerWorker % 16 !== 0) throw new InternalError("JS codegen: scratch bytesPerWorker must be a multiple of 16");
   }
 
-  /** The kernel body's lines, splitting `split` across workers. */
-  body(split: For | undefined): string[] {
-    this.split = split;
+  /** The kernel body's lines. */
+  body(): string[] {
     this.stmt(this.f.body);
     if (this.stack.peak > this.placement.scratch.bytesPerWorker) {
       throw new InternalError(`JS codegen: kernel ${this.f.name} needs ${this.stack.peak} scratch bytes per worker, has ${this.placement.scratch.bytesPerWorker}`);
@@ -112,7 +116,7 @@ class KernelEmitter {
     use: (h) => this.helpers.add(h),
   };
 
-  private expr = (e: Parameters<typeof emitExpr>[0]) => emitExpr(e, this.scope);
+  private expr = (e: Expr) => emitExpr(e, this.scope);
 
   private block(open: string, body: () => void): void {
     this.line(`${open} {`);
@@ -164,8 +168,7 @@ class KernelEmitter {
   }
 }
 
-function checkAligned(at: number, b: BufferDecl, what: string): void {
-  const size = b.type === "f32" ? 4 : 8;
+function checkAligned(at: number, size: number, what: string): void {
   if (!Number.isInteger(at) || at < 0 || at % size !== 0) throw new InternalError(`JS codegen: ${what} at byte ${at} is not ${size}-byte aligned`);
 }
 
