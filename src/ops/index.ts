@@ -16,6 +16,7 @@ import { ops as miscOps } from "./misc.js";
 import { ops as movementOps } from "./movement.js";
 import { ops as normalizationOps } from "./normalization.js";
 import { ops as poolOps } from "./pool.js";
+import { ops as quantizeOps } from "./quantize.js";
 import { ops as reduceOps } from "./reduce.js";
 import { ops as rnnOps } from "./rnn.js";
 import { ops as shapeOps } from "./shape.js";
@@ -38,6 +39,7 @@ registerOps([
   ...movementOps,
   ...normalizationOps,
   ...poolOps,
+  ...quantizeOps,
   ...reduceOps,
   ...rnnOps,
   ...shapeOps,
