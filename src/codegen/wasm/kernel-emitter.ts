@@ -288,11 +288,13 @@ class KernelEmitter {
   // ---- Vector code.
 
   private vectorLoop(plan: VectorPlan): void {
-    for (const s of plan.stores) {
+    for (const { guard, store: s } of plan.stores) {
+      if (guard) { this.scalar(guard); this.fb.if(); }
       const home = this.home(s.buffer);
       this.address(home, laneZero(s.index[0]!, plan.v));
       this.vector(s.value, plan.v);
       this.fb.mem("v128.store", { offset: home.offset, align: 4 });
+      if (guard) this.fb.end();
     }
   }
 

@@ -121,9 +121,9 @@ function expCore(f: FunctionBuilder, v: Local, minus1: boolean): void {
 /** Pushes 2^n for an integral f64 n in [-1100, 1100], as 2^a * 2^(n-a) so each factor is normal. */
 function pow2(f: FunctionBuilder, n: Local): void {
   const a = f.local("i64", "a"), b = f.local("i64", "b");
-  f.localGet(n); f.op("i64.trunc_sat_f64_s"); f.localTee(b);
-  f.i64Const(1n); f.op("i64.shr_s"); f.localTee(a);
-  f.op("i64.sub"); f.localSet(b);
+  f.localGet(n); f.op("i64.trunc_sat_f64_s"); f.localSet(b);
+  f.localGet(b); f.i64Const(1n); f.op("i64.shr_s"); f.localSet(a);
+  f.localGet(b); f.localGet(a); f.op("i64.sub"); f.localSet(b);
   for (const e of [a, b]) {
     f.localGet(e); f.i64Const(1023n); f.op("i64.add"); f.i64Const(52n); f.op("i64.shl"); f.op("f64.reinterpret_i64");
   }

@@ -1,6 +1,7 @@
 /**
- * When a `vectorized` loop can become f32x4 code. Its body must be f32 stores whose flat index
- * is `base + v` (v the loop variable, base free of v), and every value must be built from
+ * When a `vectorized` loop can become f32x4 code. Its body must be f32 stores, each possibly
+ * under an if whose condition is free of v (a reduction's init guard), whose flat index is
+ * `base + v` (v the loop variable, base free of v), and every value must be built from
  * contiguous loads, loop-invariant scalars (splatted), f32 arithmetic and math calls, and
  * selects on an invariant condition. A buffer the loop stores may be read only at the very
  * index it is stored at: the lanes then run the statements in lock step without changing what
@@ -10,17 +11,22 @@ import { type Expr, type Load, ivar, lit, loadsOf, substitute, varsOf } from "..
 import { linearize, simplify } from "../../loopir/simplify.js";
 import { type For, LANES, type Store } from "../../loopir/stmt.js";
 
+/** A store, run only when `guard` (free of v) holds. */
+export interface GuardedStore { readonly guard?: Expr; readonly store: Store }
+
 export interface VectorPlan {
   readonly v: string;
-  readonly stores: readonly Store[];
+  readonly stores: readonly GuardedStore[];
 }
 
 export function vectorPlan(loop: For, typeOf: (buffer: string) => "f32" | "f64"): VectorPlan | undefined {
   if (loop.extent !== LANES) return undefined;
-  const body = loop.body;
-  const stores = body.kind === "store" ? [body] : body.kind === "seq" && body.body.every((s) => s.kind === "store") ? (body.body as Store[]) : undefined;
-  if (!stores) return undefined;
   const v = loop.v;
+  const items = (loop.body.kind === "seq" ? loop.body.body : [loop.body]).map((s): GuardedStore | undefined =>
+    s.kind === "store" ? { store: s } : s.kind === "if" && s.then.kind === "store" && !varsOf(s.cond).has(v) ? { guard: s.cond, store: s.then } : undefined);
+  if (items.some((x) => x === undefined)) return undefined;
+  const guarded = items as GuardedStore[];
+  const stores = guarded.map((x) => x.store);
   const storedAt = new Map<string, Expr>();
   for (const s of stores) {
     const at = storedAt.get(s.buffer);
@@ -29,7 +35,7 @@ export function vectorPlan(loop: For, typeOf: (buffer: string) => "f32" | "f64")
   }
   const loads: Load[] = stores.flatMap((s) => loadsOf(s.value));
   if (loads.some((l) => storedAt.has(l.buffer) && storedAt.get(l.buffer) !== l.index[0])) return undefined;
-  return stores.every((s) => vectorizable(s.value, v)) ? { v, stores } : undefined;
+  return stores.every((s) => vectorizable(s.value, v)) ? { v, stores: guarded } : undefined;
 }
 
 /** Whether `e` is a value the vector emitter can produce as f32x4 lanes. */
