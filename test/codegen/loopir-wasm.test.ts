@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { buildKernels, compileKernels } from "../../src/codegen/wasm/compile-kernels.js";
 import { detectFeatures } from "../../src/codegen/wasm/features.js";
+import { parallelLoop } from "../../src/codegen/wasm/parallel-plan.js";
 import { printModule } from "../../src/codegen/wasm/wat.js";
 import { InternalError } from "../../src/ir/errors.js";
 import { shapeSize } from "../../src/ir/tensor.js";
@@ -255,6 +256,33 @@ describe("wasm kernels: code shape and errors", () => {
     for (const op of ["v128.load", "v128.store", "f32x4.splat", "f32x4.max"]) assert.ok(wat.includes(op), `missing ${op}:\n${wat}`);
     assert.ok(wat.includes(features.relaxedSimd ? "f32x4.relaxed_madd" : "f32x4.mul"), wat);
     assert.ok(!wat.includes("f32.store"), "no scalar stores remain");
+  });
+
+  it("splits the outermost parallel loop only when workers need not see each other's shares", () => {
+    const fused = lower(replay([softmax(5, 13).Y], [
+      { kind: "parallel", stage: "Y", loop: "r" },
+      { kind: "compute_at", stage: "S", consumer: "Y", loop: "r" },
+      { kind: "compute_at", stage: "E", consumer: "Y", loop: "r" },
+      { kind: "compute_at", stage: "M", consumer: "Y", loop: "r" },
+    ]));
+    assert.equal(parallelLoop(fused)?.v, "r");
+    // M is computed in parallel into a local buffer that the later, serial stages read whole.
+    const split = lower(replay([softmax(5, 13).Y], [{ kind: "parallel", stage: "M", loop: "r" }]));
+    assert.equal(parallelLoop(split), undefined);
+    // The W copy outside the parallel loop is local, so every worker makes its own.
+    const conv = lower(replay([convBiasRelu({ n: 1, c: 3, h: 7, w: 5, f: 6, kh: 3, kw: 3, pad: 1, stride: 1 }).Relu], FUSED_CONV));
+    assert.equal(parallelLoop(conv)?.v, "f.outer");
+  });
+
+  it("a reduction's vectorized spatial loop keeps its init guard and stays f32x4", () => {
+    const f = lower(replay([matmulChain(4, 8, 3).C], [
+      { kind: "compute_inline", stage: "P" },
+      { kind: "split", stage: "C", loop: "j", factor: 4 },
+      { kind: "reorder", stage: "C", loops: ["k", "j.outer", "j.inner"] },
+      { kind: "vectorize", stage: "C", loop: "j.inner" },
+    ]));
+    const wat = printModule(buildKernels([f], placeAll([f], 1).placement, features));
+    assert.ok(wat.includes("v128.store") && !wat.includes("f32.store"), wat);
   });
 
   it("a non-contiguous vectorized loop falls back to scalar code", () => {

@@ -143,8 +143,8 @@ function logCore(f: FunctionBuilder, x: Local): void {
   f.localGet(xs); f.op("i64.reinterpret_f64"); f.i64Const(0x000f_ffff_ffff_ffffn); f.op("i64.and");
   f.i64Const(0x3ff0_0000_0000_0000n); f.op("i64.or"); f.op("f64.reinterpret_i64"); f.localSet(mant);
   const big = () => { f.localGet(mant); f.f64Const(Math.SQRT2); f.op("f64.gt"); };
-  f.localGet(mant); f.f64Const(0.5); f.op("f64.mul"); f.localGet(mant); big(); f.select(); f.localSet(mant);
   f.localGet(e); f.f64Const(1); f.op("f64.add"); f.localGet(e); big(); f.select(); f.localSet(e);
+  f.localGet(mant); f.f64Const(0.5); f.op("f64.mul"); f.localGet(mant); big(); f.select(); f.localSet(mant);
   f.localGet(mant); f.f64Const(1); f.op("f64.sub"); f.localGet(mant); f.f64Const(1); f.op("f64.add"); f.op("f64.div"); f.localSet(s);
   f.localGet(s); f.localGet(s); f.op("f64.mul"); f.localSet(z);
   // 2s * (1 + z/3 + z^2/5 + ... + z^8/17); z <= 0.0295 leaves an error near 1e-15.
