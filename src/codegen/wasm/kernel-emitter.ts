@@ -6,9 +6,8 @@
  * byte offset, an Alloc'd buffer at its layout offset above this worker's scratch base.
  */
 import { InternalError, UnsupportedError } from "../../ir/errors.js";
-import { type Expr, type ScalarType, lit, loadsOf, substitute, varsOf } from "../../loopir/expr.js";
-import { simplifyStmt } from "../../loopir/lower.js";
-import { type For, type Func, type Stmt, mapStmtExprs } from "../../loopir/stmt.js";
+import { type Expr, type ScalarType, loadsOf, varsOf } from "../../loopir/expr.js";
+import type { For, Func, Stmt } from "../../loopir/stmt.js";
 import type { FunctionBuilder, Local } from "./function.js";
 import { type MathHelpers, isHelper } from "./math.js";
 import type { ModuleBuilder } from "./module.js";
@@ -104,14 +103,21 @@ class KernelEmitter {
 
   private loop(s: For): void {
     if (s === this.parallel) return this.share(s);
-    if (s.loop === "unrolled") {
-      for (let k = 0; k < s.extent; k++) this.stmt(simplifyStmt(mapStmtExprs(s.body, (e) => substitute(e, new Map([[s.v, lit(k, "int")]]))), new Map()));
-      return;
-    }
     const plan = s.loop === "vectorized" ? vectorPlan(s, (b) => this.home(b).type) : undefined;
     if (plan) return this.vectorLoop(plan);
     const fb = this.fb;
     const i = this.bind(s.v);
+    if (s.loop === "unrolled") {
+      // One copy per iteration with the variable set to a constant, which the engine's
+      // optimizing tier folds into the index arithmetic (the statements stay the same objects,
+      // so the scratch layout still finds their allocs).
+      for (let k = 0; k < s.extent; k++) {
+        fb.i32Const(k); fb.localSet(i);
+        this.stmt(s.body);
+      }
+      this.vars.delete(s.v);
+      return;
+    }
     fb.i32Const(0); fb.localSet(i);
     const top = fb.loop();
     this.stmt(s.body);
