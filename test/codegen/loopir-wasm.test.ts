@@ -17,6 +17,7 @@ import { type Tensor, compute, placeholder, reduceAxis, reduceMax, reduceSum } f
 import { type Expr, add, call, cast, exp, max, mul, sigmoid, tanh } from "../../src/loopir/expr.js";
 import { type Buffer, interpret } from "../../src/loopir/interpret.js";
 import { lower } from "../../src/loopir/lower.js";
+import { printFunc } from "../../src/loopir/print.js";
 import { type Step, replay } from "../../src/loopir/schedule.js";
 import type { Func, Stmt } from "../../src/loopir/stmt.js";
 import { convBiasRelu, inputsFor, matmulChain, mismatch, softmax } from "../loopir/harness.js";
@@ -32,7 +33,7 @@ function interpretAll(f: Func, inputs: Record<string, Buffer>): Record<string, B
 
 const anyStmt = (s: Stmt, p: (s: Stmt) => boolean): boolean =>
   p(s) || (s.kind === "seq" ? s.body.some((b) => anyStmt(b, p)) : s.kind === "for" || s.kind === "alloc" ? anyStmt(s.body, p) : s.kind === "if" ? anyStmt(s.then, p) : false);
-const usesMath = (f: Func) => /\b(exp|log|tanh|erf|sigmoid)\(/.test(JSON.stringify(f.body, (k, v) => (k === "fn" ? `${v}(` : v)));
+const usesMath = (f: Func) => /\b(exp|log|tanh|erf|sigmoid)\(/.test(printFunc(f));
 
 /** rtol 0 for index-only code; 1e-5 where math calls or a fused multiply-add may round differently. */
 function tolerance(f: Func): number {

@@ -4,6 +4,7 @@
  * kernel-emitter.ts for the code of one kernel, parallel-plan.ts for how work is shared,
  * vector-plan.ts for when a loop becomes f32x4 code and math.ts for the math helpers.
  */
+import { shapeSize } from "../../ir/tensor.js";
 import type { Func } from "../../loopir/stmt.js";
 import type { KernelModule } from "../../runtime/kernel-module.js";
 import { type Placement, emitKernel } from "./kernel-emitter.js";
@@ -11,7 +12,6 @@ import { MathHelpers } from "./math.js";
 import { ModuleBuilder } from "./module.js";
 import type { WasmFeatures } from "./opcodes.js";
 import { elementBytes, layoutScratch } from "./scratch-layout.js";
-import { shapeSize } from "../../ir/tensor.js";
 
 export type { Placement } from "./kernel-emitter.js";
 

@@ -33,7 +33,7 @@ export function vectorPlan(loop: For, typeOf: (buffer: string) => "f32" | "f64")
     if (typeOf(s.buffer) !== "f32" || !isContiguous(s.index[0]!, v) || (at !== undefined && at !== s.index[0])) return undefined;
     storedAt.set(s.buffer, s.index[0]!);
   }
-  const loads: Load[] = stores.flatMap((s) => loadsOf(s.value));
+  const loads: Load[] = guarded.flatMap((x) => [...loadsOf(x.store.value), ...(x.guard ? loadsOf(x.guard) : [])]);
   if (loads.some((l) => storedAt.has(l.buffer) && storedAt.get(l.buffer) !== l.index[0])) return undefined;
   return stores.every((s) => vectorizable(s.value, v)) ? { v, stores: guarded } : undefined;
 }
