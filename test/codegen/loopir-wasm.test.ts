@@ -221,13 +221,17 @@ describe("wasm kernels: elementwise", { timeout: 60_000 }, () => {
 
 describe("wasm math helpers", { timeout: 60_000 }, () => {
   const SPECIAL = [0, -0, Infinity, -Infinity, NaN, 1e-30, -1e-30, 1e-45, 88.7, 89, -87, -104, -110, 1, -1];
+  // f32 runs twice: scalar (f64 helpers) and vectorized (f32x4 exp and sigmoid, lane-wise others).
   it("are within 1e-6 relative of Math.* in f32 and 1e-12 in f64, specials included", async () => {
-    for (const type of ["f32", "f64"] as const) {
-      const n = 4096 + SPECIAL.length;
+    for (const [type, vectorize] of [["f32", false], ["f32", true], ["f64", false]] as const) {
+      const n = 4096 + SPECIAL.length + 1; // a multiple of 4
       const X = placeholder("X", [n], type);
       const fns = ["exp", "log", "tanh", "sigmoid"] as const;
       const outs = fns.map((fn) => compute(`m_${fn}`, [n], (i) => call(fn, X.at(i))));
-      const f = lower(replay(outs, []));
+      const f = lower(replay(outs, vectorize ? outs.flatMap((o): Step[] => [
+        { kind: "split", stage: o.name, loop: "i", factor: 4 },
+        { kind: "vectorize", stage: o.name, loop: "i.inner" },
+      ]) : []));
       const xs = type === "f32" ? new Float32Array(n) : new Float64Array(n);
       for (let i = 0; i < 4096; i++) xs[i] = (i / 4096 - 0.5) * 240 * (i % 3 === 0 ? 0.01 : 1);
       xs.set(SPECIAL, 4096);
@@ -237,7 +241,7 @@ describe("wasm math helpers", { timeout: 60_000 }, () => {
       for (const fn of fns) {
         const want = Array.from(xs, (x) => (type === "f32" ? Math.fround(ref[fn]!(x)) : ref[fn]!(x)));
         const bad = mismatch(got[`m_${fn}`]!, want, rtol, type === "f32" ? 1e-44 : 1e-300);
-        assert.equal(bad, -1, `${type} ${fn}(${xs[bad]}) = ${got[`m_${fn}`]![bad]}, want ${want[bad]}`);
+        assert.equal(bad, -1, `${type}${vectorize ? "x4" : ""} ${fn}(${xs[bad]}) = ${got[`m_${fn}`]![bad]}, want ${want[bad]}`);
       }
     }
   });

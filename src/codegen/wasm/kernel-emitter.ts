@@ -9,7 +9,7 @@ import { InternalError, UnsupportedError } from "../../ir/errors.js";
 import { type Expr, type ScalarType, loadsOf, varsOf } from "../../loopir/expr.js";
 import type { For, Func, Stmt } from "../../loopir/stmt.js";
 import type { FunctionBuilder, Local } from "./function.js";
-import { type MathHelpers, isHelper } from "./math.js";
+import { type MathHelpers, hasVectorForm, isHelper } from "./math.js";
 import type { ModuleBuilder } from "./module.js";
 import type { ValType } from "./opcodes.js";
 import { parallelLoop } from "./parallel-plan.js";
@@ -332,7 +332,8 @@ class KernelEmitter {
       case "call": {
         this.vector(e.arg, v);
         if (!isHelper(e.fn)) return fb.op(`f32x4.${e.fn}`);
-        // Transcendentals go lane by lane through the scalar helper.
+        if (hasVectorForm(e.fn)) return fb.call(this.math.vector(e.fn));
+        // The other transcendentals go lane by lane through the scalar helper.
         const x = fb.local("v128"), helper = this.math.get(e.fn);
         fb.localTee(x);
         for (let lane = 0; lane < 4; lane++) {

@@ -4,12 +4,15 @@
  * near 1e-13 relative), so an f32 call promotes, calls and demotes and lands within an ulp of
  * the interpreter's `Math.fround(Math.exp(x))`. erf is the interpreter's own formula
  * (Abramowitz and Stegun 7.1.26): the reference defines the semantics, not the true erf.
+ * exp and sigmoid also have f32x4 forms `v128 -> v128` computed in f32 (Cephes' expf
+ * polynomial, a few ulp, under 1e-6 relative) so vector loops need not go lane by lane.
  */
 import type { MathFn } from "../../loopir/expr.js";
 import type { FunctionBuilder, Local } from "./function.js";
 import type { ModuleBuilder } from "./module.js";
 
 export type HelperFn = Exclude<MathFn, "sqrt" | "abs" | "neg">;
+export type VectorFn = "exp" | "sigmoid";
 
 /** 1/k! for k = 0..12: exp's Taylor coefficients (|r| <= ln2/2 leaves an error under 1e-14). */
 const INV_FACT = Array.from({ length: 13 }, (_, k) => 1 / Array.from({ length: k }, (_, i) => i + 1).reduce((a, b) => a * b, 1));
@@ -17,6 +20,7 @@ const LN2_HI = 0.6931471803691238, LN2_LO = 1.9082149292705877e-10;
 
 export class MathHelpers {
   private readonly made = new Map<HelperFn, FunctionBuilder>();
+  private readonly madeVector = new Map<VectorFn, FunctionBuilder>();
 
   constructor(private readonly m: ModuleBuilder) {}
 
@@ -31,7 +35,23 @@ export class MathHelpers {
     }
     return f;
   }
+
+  /** The f32x4 helper for `fn`, built the first time it is asked for. */
+  vector(fn: VectorFn): FunctionBuilder {
+    let f = this.madeVector.get(fn);
+    if (!f) {
+      f = this.m.function(`math_${fn}_f32x4`, ["v128"], ["v128"]);
+      const x = f.params[0]!;
+      if (fn === "exp") expF32x4(f, x);
+      else sigmoidF32x4(f, x, this.vector("exp"));
+      f.finish();
+      this.madeVector.set(fn, f);
+    }
+    return f;
+  }
 }
+
+export const hasVectorForm = (fn: MathFn): fn is VectorFn => fn === "exp" || fn === "sigmoid";
 
 type Body = (f: FunctionBuilder, x: Local, lib: MathHelpers) => void;
 
@@ -128,6 +148,49 @@ function pow2(f: FunctionBuilder, n: Local): void {
     f.localGet(e); f.i64Const(1023n); f.op("i64.add"); f.i64Const(52n); f.op("i64.shl"); f.op("f64.reinterpret_i64");
   }
   f.op("f64.mul");
+}
+
+/** Cephes expf's polynomial for (exp(r) - 1 - r) / r^2 on |r| <= ln2/2, highest degree first. */
+const EXPF_POLY = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+
+/**
+ * exp on f32x4 lanes. Clamping x to [-104, 88.8] keeps 2^n representable as two normal
+ * factors while still rounding to 0 below and to inf above the f32 range; NaN stays NaN.
+ */
+function expF32x4(f: FunctionBuilder, x: Local): void {
+  const splat = (c: number) => { f.f32Const(c); f.op("f32x4.splat"); };
+  const xc = f.local("v128", "xc"), n = f.local("v128", "n"), r = f.local("v128", "r"), ni = f.local("v128", "ni"), a = f.local("v128", "a");
+  f.localGet(x); splat(88.8); f.op("f32x4.min"); splat(-104); f.op("f32x4.max"); f.localSet(xc);
+  f.localGet(xc); splat(Math.LOG2E); f.op("f32x4.mul"); f.op("f32x4.nearest"); f.localSet(n);
+  // r = x - n*ln2 in two steps (Cody-Waite): n*0.693359375 is exact in f32.
+  f.localGet(xc); f.localGet(n); splat(0.693359375); f.op("f32x4.mul"); f.op("f32x4.sub");
+  f.localGet(n); splat(-2.12194440e-4); f.op("f32x4.mul"); f.op("f32x4.sub"); f.localSet(r);
+  splat(EXPF_POLY[0]!);
+  for (const c of EXPF_POLY.slice(1)) { f.localGet(r); f.op("f32x4.mul"); splat(c); f.op("f32x4.add"); }
+  f.localGet(r); f.localGet(r); f.op("f32x4.mul"); f.op("f32x4.mul");
+  f.localGet(r); f.op("f32x4.add"); splat(1); f.op("f32x4.add");
+  // Times 2^a * 2^(n-a), a = n >> 1, each built in the exponent bits.
+  f.localGet(n); f.op("i32x4.trunc_sat_f32x4_s"); f.localTee(ni); f.i32Const(1); f.op("i32x4.shr_s"); f.localSet(a);
+  for (const e of [a, ni]) {
+    f.localGet(e);
+    if (e === ni) { f.localGet(a); f.op("i32x4.sub"); }
+    f.i32Const(127); f.op("i32x4.splat"); f.op("i32x4.add"); f.i32Const(23); f.op("i32x4.shl");
+    f.op("f32x4.mul");
+  }
+}
+
+/**
+ * sigmoid on f32x4 lanes from t = exp(-|x|), which cannot overflow: 1/(1+t) for x >= 0 and
+ * t/(1+t) for x < 0, which keeps the subnormal results of x below -87 that 1/(1+exp(-x)) loses.
+ */
+function sigmoidF32x4(f: FunctionBuilder, x: Local, exp: FunctionBuilder): void {
+  const t = f.local("v128", "t"), d = f.local("v128", "d");
+  f.localGet(x); f.op("f32x4.abs"); f.op("f32x4.neg"); f.call(exp); f.localTee(t);
+  f.f32Const(1); f.op("f32x4.splat"); f.op("f32x4.add"); f.localSet(d);
+  f.localGet(t); f.localGet(d); f.op("f32x4.div");
+  f.f32Const(1); f.op("f32x4.splat"); f.localGet(d); f.op("f32x4.div");
+  f.localGet(x); f.f32Const(0); f.op("f32x4.splat"); f.op("f32x4.lt");
+  f.op("v128.bitselect");
 }
 
 /** Pushes log(x) for finite x > 0: x = m * 2^e with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh((m-1)/(m+1)). */
