@@ -1,6 +1,6 @@
 /**
  * One loop IR function as one wasm kernel `(worker: i32, workers: i32) -> ()`. Statements map
- * to structured control flow (loops as do-while, since every extent is at least 1); index
+ * to structured control flow (loops as do-while, empty ones dropped); index
  * arithmetic is i32 with the IR's floor division; f32/f64 values use the matching wasm types.
  * Buffer addresses are constants baked into memarg offsets: an input or output at its placed
  * byte offset, an Alloc'd buffer at its layout offset above this worker's scratch base.
@@ -102,6 +102,7 @@ class KernelEmitter {
   }
 
   private loop(s: For): void {
+    if (s.extent < 1) return;
     if (s === this.parallel) return this.share(s);
     const plan = s.loop === "vectorized" ? vectorPlan(s, (b) => this.home(b).type) : undefined;
     if (plan) return this.vectorLoop(plan);
