@@ -47,6 +47,16 @@ const CASES: { readonly [N in PlainOp]: readonly [readonly Value[], Value] } = {
   "f32.add": [[1.5, 2.25], 3.75], "f32.sub": [[1, 0.25], 0.75], "f32.mul": [[1.5, -2], -3], "f32.div": [[1, 4], 0.25],
   "f32.min": [[0, -0], -0], "f32.max": [[-0, 0], 0], "f32.copysign": [[2, -1], -2],
 
+  "f64.eq": [[0.1, 0.1], 1], "f64.ne": [[1, NaN], 1], "f64.lt": [[1, 2], 1],
+  "f64.gt": [[1, 2], 0], "f64.le": [[2, 2], 1], "f64.ge": [[1, 2], 0],
+  "f64.abs": [[-2.5], 2.5], "f64.neg": [[2.5], -2.5], "f64.ceil": [[1.25], 2], "f64.floor": [[-1.25], -2],
+  "f64.trunc": [[-1.75], -1], "f64.nearest": [[2.5], 2], "f64.sqrt": [[2], Math.SQRT2],
+  "f64.add": [[0.1, 0.2], 0.1 + 0.2], "f64.sub": [[1, 0.25], 0.75], "f64.mul": [[0.1, 3], 0.1 * 3], "f64.div": [[1, 3], 1 / 3],
+  "f64.min": [[0, -0], -0], "f64.max": [[-0, 0], 0], "f64.copysign": [[2, -1], -2],
+  "f32.demote_f64": [[0.1], Math.fround(0.1)], "f64.promote_f32": [[1.5], 1.5], "f64.convert_i32_s": [[-3], -3],
+  "i64.reinterpret_f64": [[1], 0x3ff0000000000000n], "f64.reinterpret_i64": [[0x4000000000000000n], 2],
+  "i32.trunc_sat_f64_s": [[-1e10], -(2 ** 31)], "i64.trunc_sat_f64_s": [[-2.5], -2n],
+
   "i32.wrap_i64": [[2n ** 32n + 5n], 5], "i64.extend_i32_s": [[-1], -1n], "i64.extend_i32_u": [[-1], 2n ** 32n - 1n],
   "f32.convert_i32_s": [[-3], -3], "f32.convert_i32_u": [[-1], 2 ** 32],
   "i32.reinterpret_f32": [[1], 0x3f800000], "f32.reinterpret_i32": [[0x40490fdb], Math.fround(Math.PI)],
@@ -109,7 +119,7 @@ async function runOp(op: PlainOp, inputs: readonly Value[]): Promise<number | bi
   if (result === "v128") f.i32Const(0);
   inputs.forEach((v, k) => {
     if (typeof v === "bigint") return f.i64Const(v);
-    if (typeof v === "number") return info.pops![k] === "f32" ? f.f32Const(v) : f.i32Const(v);
+    if (typeof v === "number") return info.pops![k] === "f32" ? f.f32Const(v) : info.pops![k] === "f64" ? f.f64Const(v) : f.i32Const(v);
     const addr = 16 * (k + 1);
     new Uint8Array(mem.buffer, addr, 16).set("f32" in v ? f32x4(...v.f32) : i32x4(...v.i32));
     f.i32Const(addr);
@@ -174,6 +184,16 @@ describe("wasm memory, lane and constant instructions", () => {
     assert.equal(view.getBigInt64(108, true), -(2n ** 40n));
     assert.equal(view.getFloat32(116, true), 2.5);
     assert.equal(view.getUint8(120), 0xff);
+  });
+
+  it("f64 loads, stores and constants", async () => {
+    const { run, mem } = await run1(["i32"], ["f64"], (f) => {
+      const [base] = f.params;
+      f.localGet(base!); f.f64Const(0.1); f.mem("f64.store", { offset: 8 });
+      f.localGet(base!); f.mem("f64.load", { offset: 8 });
+    });
+    assert.equal(run(8), 0.1);
+    assert.equal(new DataView(mem.buffer).getFloat64(16, true), 0.1);
   });
 
   it("v128.load/store, load32_splat and v128.const", async () => {

@@ -38,6 +38,12 @@ export function f32(x: number): number[] {
   return [...b];
 }
 
+export function f64(x: number): number[] {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setFloat64(0, x, true);
+  return [...b];
+}
+
 export function name(s: string): number[] {
   const utf8 = new TextEncoder().encode(s);
   return [...u32(utf8.length), ...utf8];

@@ -7,7 +7,7 @@
  * the WAT printer.
  */
 import { InternalError } from "../../ir/errors.js";
-import { f32, sleb, u32 } from "./encoding.js";
+import { f32, f64, sleb, u32 } from "./encoding.js";
 import {
   opInfo, VALTYPE_CODE, type OpName, type OpsWith, type PlainOp, type ValType, type WasmFeatures,
 } from "./opcodes.js";
@@ -41,7 +41,7 @@ export type Imm =
   | { readonly kind: "memarg"; readonly offset: number; readonly align: number }
   | { readonly kind: "lane"; readonly lane: number }
   | { readonly kind: "shuffle"; readonly lanes: readonly number[] }
-  | { readonly kind: "i32" | "f32"; readonly value: number }
+  | { readonly kind: "i32" | "f32" | "f64"; readonly value: number }
   | { readonly kind: "i64"; readonly value: bigint }
   | { readonly kind: "v128"; readonly bytes: readonly number[] }
   | { readonly kind: "local"; readonly local: Local }
@@ -155,6 +155,10 @@ export class FunctionBuilder implements FuncRef {
 
   f32Const(x: number): void {
     this.typed("f32.const", { kind: "f32", value: Math.fround(x) });
+  }
+
+  f64Const(x: number): void {
+    this.typed("f64.const", { kind: "f64", value: x });
   }
 
   /** 16 bytes, little-endian lanes (e.g. `new Uint8Array(new Float32Array([..4]).buffer)`). */
@@ -354,6 +358,7 @@ export class FunctionBuilder implements FuncRef {
       case "i32": return sleb(BigInt(imm.value));
       case "i64": return sleb(imm.value);
       case "f32": return f32(imm.value);
+      case "f64": return f64(imm.value);
       case "v128": return [...imm.bytes];
       case "local": return u32(imm.local.index);
       case "label": return u32(imm.depth);

@@ -8,9 +8,9 @@
 import { InternalError } from "../../ir/errors.js";
 import { u32 } from "./encoding.js";
 
-export type ValType = "i32" | "i64" | "f32" | "v128";
+export type ValType = "i32" | "i64" | "f32" | "f64" | "v128";
 
-export const VALTYPE_CODE: Readonly<Record<ValType, number>> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, v128: 0x7b };
+export const VALTYPE_CODE: Readonly<Record<ValType, number>> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b };
 
 /** Engine features an instruction may need; a module's target says which are allowed. */
 export type Feature = "simd128" | "relaxedSimd" | "threads";
@@ -20,7 +20,7 @@ export type WasmFeatures = Readonly<Record<Feature, boolean>>;
 export const BASELINE: WasmFeatures = { simd128: true, relaxedSimd: false, threads: true };
 
 export type ImmKind =
-  | "memarg" | "lane" | "shuffle" | "i32" | "i64" | "f32" | "v128"
+  | "memarg" | "lane" | "shuffle" | "i32" | "i64" | "f32" | "f64" | "v128"
   | "local" | "label" | "block" | "func";
 
 interface Row {
@@ -58,16 +58,19 @@ export const OPS = {
   "i32.const": { code: 0x41, imm: "i32", sig: "-> i32" },
   "i64.const": { code: 0x42, imm: "i64", sig: "-> i64" },
   "f32.const": { code: 0x43, imm: "f32", sig: "-> f32" },
+  "f64.const": { code: 0x44, imm: "f64", sig: "-> f64" },
   "v128.const": { prefix: SIMD, code: 0x0c, imm: "v128", sig: "-> v128" },
 
   // Memory.
   "i32.load": { code: 0x28, imm: "memarg", align: 4, sig: "i32 -> i32" },
   "i64.load": { code: 0x29, imm: "memarg", align: 8, sig: "i32 -> i64" },
   "f32.load": { code: 0x2a, imm: "memarg", align: 4, sig: "i32 -> f32" },
+  "f64.load": { code: 0x2b, imm: "memarg", align: 8, sig: "i32 -> f64" },
   "i32.load8_u": { code: 0x2d, imm: "memarg", align: 1, sig: "i32 -> i32" },
   "i32.store": { code: 0x36, imm: "memarg", align: 4, sig: "i32 i32 ->" },
   "i64.store": { code: 0x37, imm: "memarg", align: 8, sig: "i32 i64 ->" },
   "f32.store": { code: 0x38, imm: "memarg", align: 4, sig: "i32 f32 ->" },
+  "f64.store": { code: 0x39, imm: "memarg", align: 8, sig: "i32 f64 ->" },
   "i32.store8": { code: 0x3a, imm: "memarg", align: 1, sig: "i32 i32 ->" },
   "v128.load": { prefix: SIMD, code: 0x00, imm: "memarg", align: 16, sig: "i32 -> v128" },
   "v128.load32_splat": { prefix: SIMD, code: 0x09, imm: "memarg", align: 4, sig: "i32 -> v128" },
@@ -167,16 +170,45 @@ export const OPS = {
   "f32.max": { code: 0x97, sig: "f32 f32 -> f32" },
   "f32.copysign": { code: 0x98, sig: "f32 f32 -> f32" },
 
+  // f64.
+  "f64.eq": { code: 0x61, sig: "f64 f64 -> i32" },
+  "f64.ne": { code: 0x62, sig: "f64 f64 -> i32" },
+  "f64.lt": { code: 0x63, sig: "f64 f64 -> i32" },
+  "f64.gt": { code: 0x64, sig: "f64 f64 -> i32" },
+  "f64.le": { code: 0x65, sig: "f64 f64 -> i32" },
+  "f64.ge": { code: 0x66, sig: "f64 f64 -> i32" },
+  "f64.abs": { code: 0x99, sig: "f64 -> f64" },
+  "f64.neg": { code: 0x9a, sig: "f64 -> f64" },
+  "f64.ceil": { code: 0x9b, sig: "f64 -> f64" },
+  "f64.floor": { code: 0x9c, sig: "f64 -> f64" },
+  "f64.trunc": { code: 0x9d, sig: "f64 -> f64" },
+  "f64.nearest": { code: 0x9e, sig: "f64 -> f64" },
+  "f64.sqrt": { code: 0x9f, sig: "f64 -> f64" },
+  "f64.add": { code: 0xa0, sig: "f64 f64 -> f64" },
+  "f64.sub": { code: 0xa1, sig: "f64 f64 -> f64" },
+  "f64.mul": { code: 0xa2, sig: "f64 f64 -> f64" },
+  "f64.div": { code: 0xa3, sig: "f64 f64 -> f64" },
+  "f64.min": { code: 0xa4, sig: "f64 f64 -> f64" },
+  "f64.max": { code: 0xa5, sig: "f64 f64 -> f64" },
+  "f64.copysign": { code: 0xa6, sig: "f64 f64 -> f64" },
+
   // Conversions.
   "i32.wrap_i64": { code: 0xa7, sig: "i64 -> i32" },
   "i64.extend_i32_s": { code: 0xac, sig: "i32 -> i64" },
   "i64.extend_i32_u": { code: 0xad, sig: "i32 -> i64" },
   "f32.convert_i32_s": { code: 0xb2, sig: "i32 -> f32" },
   "f32.convert_i32_u": { code: 0xb3, sig: "i32 -> f32" },
+  "f32.demote_f64": { code: 0xb6, sig: "f64 -> f32" },
+  "f64.convert_i32_s": { code: 0xb7, sig: "i32 -> f64" },
+  "f64.promote_f32": { code: 0xbb, sig: "f32 -> f64" },
+  "i64.reinterpret_f64": { code: 0xbd, sig: "f64 -> i64" },
+  "f64.reinterpret_i64": { code: 0xbf, sig: "i64 -> f64" },
   "i32.reinterpret_f32": { code: 0xbc, sig: "f32 -> i32" },
   "f32.reinterpret_i32": { code: 0xbe, sig: "i32 -> f32" },
   "i32.trunc_sat_f32_s": { prefix: FC, code: 0x00, sig: "f32 -> i32" },
   "i32.trunc_sat_f32_u": { prefix: FC, code: 0x01, sig: "f32 -> i32" },
+  "i32.trunc_sat_f64_s": { prefix: FC, code: 0x02, sig: "f64 -> i32" },
+  "i64.trunc_sat_f64_s": { prefix: FC, code: 0x06, sig: "f64 -> i64" },
 
   // SIMD128: lanes.
   "i8x16.shuffle": { prefix: SIMD, code: 0x0d, imm: "shuffle", lanes: 32, sig: "v128 v128 -> v128" },

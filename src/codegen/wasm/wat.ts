@@ -44,7 +44,7 @@ function printImm(op: OpName, imm: Imm): string {
     case "lane": return String(imm.lane);
     case "shuffle": return imm.lanes.join(" ");
     case "i32": case "i64": return String(imm.value);
-    case "f32": return Number.isNaN(imm.value) ? "nan" : Number.isFinite(imm.value) ? String(imm.value) : imm.value > 0 ? "inf" : "-inf";
+    case "f32": case "f64": return Number.isNaN(imm.value) ? "nan" : Number.isFinite(imm.value) ? String(imm.value) : imm.value > 0 ? "inf" : "-inf";
     case "v128": return `i8x16 ${imm.bytes.join(" ")}`;
     case "local": return localName(imm.local);
     case "label": return `$L${imm.label.id}`;

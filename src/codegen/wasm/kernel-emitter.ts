@@ -1,0 +1,360 @@
+/**
+ * One loop IR function as one wasm kernel `(worker: i32, workers: i32) -> ()`. Statements map
+ * to structured control flow (loops as do-while, empty ones dropped); index
+ * arithmetic is i32 with the IR's floor division; f32/f64 values use the matching wasm types.
+ * Buffer addresses are constants baked into memarg offsets: an input or output at its placed
+ * byte offset, an Alloc'd buffer at its layout offset above this worker's scratch base.
+ */
+import { InternalError, UnsupportedError } from "../../ir/errors.js";
+import { type Expr, type ScalarType, loadsOf, varsOf } from "../../loopir/expr.js";
+import type { For, Func, Stmt } from "../../loopir/stmt.js";
+import type { FunctionBuilder, Local } from "./function.js";
+import { type MathHelpers, hasVectorForm, isHelper } from "./math.js";
+import type { ModuleBuilder } from "./module.js";
+import type { ValType } from "./opcodes.js";
+import { parallelLoop } from "./parallel-plan.js";
+import { type ScratchLayout, elementBytes } from "./scratch-layout.js";
+import { type VectorPlan, laneZero, vectorPlan } from "./vector-plan.js";
+
+export interface Placement {
+  /** Byte offset of every input and output buffer in the shared memory. */
+  readonly buffers: ReadonlyMap<string, number>;
+  /** Local buffers: worker w's region starts at offset + w * bytesPerWorker. */
+  readonly scratch: { readonly offset: number; readonly bytesPerWorker: number };
+}
+
+/** Where a buffer's element 0 is: a fixed byte offset, relative to the scratch base when local. */
+interface BufferHome { readonly type: "f32" | "f64"; readonly offset: number; readonly local: boolean }
+
+const VALTYPE: Readonly<Record<ScalarType, ValType>> = { int: "i32", bool: "i32", f32: "f32", f64: "f64" };
+
+export function emitKernel(m: ModuleBuilder, math: MathHelpers, index: number, f: Func, placement: Placement, layout: ScratchLayout): FunctionBuilder {
+  const fb = m.function(`k${index}`, ["i32", "i32"], []);
+  new KernelEmitter(fb, math, f, placement, layout).emit();
+  fb.finish();
+  return fb;
+}
+
+class KernelEmitter {
+  private readonly worker: Local;
+  private readonly workers: Local;
+  private readonly vars = new Map<string, Local>();
+  private readonly homes = new Map<string, BufferHome>();
+  private readonly parallel: For | undefined;
+  private scratchBase?: Local;
+
+  constructor(private readonly fb: FunctionBuilder, private readonly math: MathHelpers, private readonly f: Func,
+    private readonly placement: Placement, private readonly layout: ScratchLayout) {
+    [this.worker, this.workers] = fb.params as [Local, Local];
+    this.parallel = parallelLoop(f);
+    for (const b of [...f.inputs, ...f.outputs]) {
+      const offset = placement.buffers.get(b.name);
+      if (offset === undefined) throw new InternalError(`kernel ${f.name}: buffer ${b.name} has no placement`);
+      this.homes.set(b.name, { type: b.type, offset, local: false });
+    }
+  }
+
+  emit(): void {
+    const fb = this.fb;
+    if (!this.parallel) {
+      // Serial kernels are run by worker 0 alone.
+      fb.localGet(this.worker); fb.if(); fb.return(); fb.end();
+    }
+    if (this.layout.bytes > 0) {
+      this.scratchBase = fb.local("i32", "scratch");
+      fb.i32Const(this.placement.scratch.offset);
+      fb.localGet(this.worker); fb.i32Const(this.placement.scratch.bytesPerWorker); fb.op("i32.mul");
+      fb.op("i32.add");
+      fb.localSet(this.scratchBase);
+    }
+    this.stmt(this.f.body);
+  }
+
+  // ---- Statements.
+
+  private stmt(s: Stmt): void {
+    const fb = this.fb;
+    switch (s.kind) {
+      case "seq": return s.body.forEach((b) => this.stmt(b));
+      case "if":
+        this.scalar(s.cond);
+        fb.if();
+        this.stmt(s.then);
+        fb.end();
+        return;
+      case "alloc": {
+        const outer = this.homes.get(s.buffer.name);
+        this.homes.set(s.buffer.name, { type: s.buffer.type, offset: this.layout.offsets.get(s)!, local: true });
+        this.stmt(s.body);
+        if (outer) this.homes.set(s.buffer.name, outer);
+        else this.homes.delete(s.buffer.name);
+        return;
+      }
+      case "store": {
+        const home = this.home(s.buffer);
+        this.address(home, s.index[0]!);
+        this.scalar(s.value);
+        fb.mem(home.type === "f32" ? "f32.store" : "f64.store", { offset: home.offset });
+        return;
+      }
+      case "for": return this.loop(s);
+    }
+  }
+
+  private loop(s: For): void {
+    if (s.extent < 1) return;
+    if (s === this.parallel) return this.share(s);
+    const plan = s.loop === "vectorized" ? vectorPlan(s, (b) => this.home(b).type) : undefined;
+    if (plan) return this.vectorLoop(plan);
+    const fb = this.fb;
+    const i = this.bind(s.v);
+    if (s.loop === "unrolled") {
+      // One copy per iteration with the variable set to a constant, which the engine's
+      // optimizing tier folds into the index arithmetic (the statements stay the same objects,
+      // so the scratch layout still finds their allocs).
+      for (let k = 0; k < s.extent; k++) {
+        fb.i32Const(k); fb.localSet(i);
+        this.stmt(s.body);
+      }
+      this.vars.delete(s.v);
+      return;
+    }
+    fb.i32Const(0); fb.localSet(i);
+    const top = fb.loop();
+    this.stmt(s.body);
+    fb.localGet(i); fb.i32Const(1); fb.op("i32.add"); fb.localTee(i);
+    fb.i32Const(s.extent); fb.op("i32.lt_s"); fb.brIf(top);
+    fb.end();
+    this.vars.delete(s.v);
+  }
+
+  /** This worker's contiguous share of a parallel loop: [floor(n*w/W), floor(n*(w+1)/W)). */
+  private share(s: For): void {
+    const fb = this.fb;
+    const i = this.bind(s.v), end = fb.local("i32", `${s.v}.end`);
+    const bound = (plus: number) => {
+      fb.i32Const(s.extent); fb.localGet(this.worker);
+      if (plus) { fb.i32Const(plus); fb.op("i32.add"); }
+      fb.op("i32.mul"); fb.localGet(this.workers); fb.op("i32.div_u");
+    };
+    bound(0); fb.localSet(i);
+    bound(1); fb.localSet(end);
+    const exit = fb.block();
+    const top = fb.loop();
+    fb.localGet(i); fb.localGet(end); fb.op("i32.ge_s"); fb.brIf(exit);
+    this.stmt(s.body);
+    fb.localGet(i); fb.i32Const(1); fb.op("i32.add"); fb.localSet(i);
+    fb.br(top);
+    fb.end();
+    fb.end();
+    this.vars.delete(s.v);
+  }
+
+  private bind(v: string): Local {
+    if (this.vars.has(v)) throw new InternalError(`kernel ${this.f.name}: loop variable ${v} is bound twice`);
+    const l = this.fb.local("i32", v);
+    this.vars.set(v, l);
+    return l;
+  }
+
+  private home(buffer: string): BufferHome {
+    const h = this.homes.get(buffer);
+    if (!h) throw new InternalError(`kernel ${this.f.name}: undeclared buffer ${buffer}`);
+    return h;
+  }
+
+  /** Pushes the dynamic part of an element's address; the caller adds `home.offset` as the memarg offset. */
+  private address(home: BufferHome, index: Expr): void {
+    const fb = this.fb;
+    if (index.kind === "const") fb.i32Const(index.value * elementBytes(home.type));
+    else {
+      this.scalar(index);
+      fb.i32Const(home.type === "f32" ? 2 : 3); fb.op("i32.shl");
+    }
+    if (home.local) { fb.localGet(this.scratchBase!); fb.op("i32.add"); }
+  }
+
+  // ---- Scalar expressions.
+
+  private scalar(e: Expr): void {
+    const fb = this.fb;
+    switch (e.kind) {
+      case "const":
+        if (e.type === "f32") return fb.f32Const(e.value);
+        if (e.type === "f64") return fb.f64Const(e.value);
+        return fb.i32Const(e.value);
+      case "var": {
+        const l = this.vars.get(e.name);
+        if (!l) throw new InternalError(`kernel ${this.f.name}: unbound variable ${e.name}`);
+        return fb.localGet(l);
+      }
+      case "binary": return e.type === "int" ? this.intBinary(e.op, e.a, e.b) : this.floatBinary(e.op, e.a, e.b, e.type as "f32" | "f64");
+      case "compare": {
+        this.scalar(e.a);
+        this.scalar(e.b);
+        const t = e.a.type;
+        if (t === "f32" || t === "f64") return fb.op(`${t}.${({ "<": "lt", "<=": "le", "==": "eq", "!=": "ne" } as const)[e.op]}`);
+        return fb.op(({ "<": "i32.lt_s", "<=": "i32.le_s", "==": "i32.eq", "!=": "i32.ne" } as const)[e.op]);
+      }
+      case "logic":
+        this.scalar(e.a);
+        // Short-circuit when the right side loads: it may be guarded by the left.
+        if (loadsOf(e.b).length === 0) {
+          this.scalar(e.b);
+          return fb.op(e.op === "&&" ? "i32.and" : "i32.or");
+        }
+        fb.if(["i32"]);
+        if (e.op === "&&") this.scalar(e.b); else fb.i32Const(1);
+        fb.else();
+        if (e.op === "&&") fb.i32Const(0); else this.scalar(e.b);
+        fb.end();
+        return;
+      case "select":
+        // A select guards out-of-range loads (padding), so a side that loads is only run when chosen.
+        if (loadsOf(e.t).length === 0 && loadsOf(e.f).length === 0) {
+          this.scalar(e.t); this.scalar(e.f); this.scalar(e.cond);
+          return fb.select();
+        }
+        this.scalar(e.cond);
+        fb.if([VALTYPE[e.type]]);
+        this.scalar(e.t);
+        fb.else();
+        this.scalar(e.f);
+        fb.end();
+        return;
+      case "load": {
+        const home = this.home(e.buffer);
+        this.address(home, e.index[0]!);
+        return fb.mem(home.type === "f32" ? "f32.load" : "f64.load", { offset: home.offset });
+      }
+      case "call": {
+        const t = e.type as "f32" | "f64";
+        this.scalar(e.arg);
+        if (!isHelper(e.fn)) return fb.op(`${t}.${e.fn}`);
+        if (t === "f32") fb.op("f64.promote_f32");
+        fb.call(this.math.get(e.fn));
+        if (t === "f32") fb.op("f32.demote_f64");
+        return;
+      }
+      case "cast": return this.cast(e.value, e.type);
+    }
+  }
+
+  private floatBinary(op: string, a: Expr, b: Expr, t: "f32" | "f64"): void {
+    if (op === "%") throw new UnsupportedError(`kernel ${this.f.name}: the wasm backend has no float remainder`, "float remainder");
+    this.scalar(a);
+    this.scalar(b);
+    this.fb.op(`${t}.${({ "+": "add", "-": "sub", "*": "mul", "/": "div", min: "min", max: "max" } as const)[op as "+"]}`);
+  }
+
+  private intBinary(op: string, a: Expr, b: Expr): void {
+    const fb = this.fb;
+    if (op === "+" || op === "-" || op === "*") {
+      this.scalar(a); this.scalar(b);
+      return fb.op(op === "+" ? "i32.add" : op === "-" ? "i32.sub" : "i32.mul");
+    }
+    const ta = fb.local("i32"), tb = fb.local("i32");
+    this.scalar(a); fb.localSet(ta);
+    this.scalar(b); fb.localSet(tb);
+    if (op === "min" || op === "max") {
+      fb.localGet(ta); fb.localGet(tb);
+      fb.localGet(ta); fb.localGet(tb); fb.op(op === "min" ? "i32.lt_s" : "i32.gt_s");
+      return fb.select();
+    }
+    // Floor division and modulo: truncating results step down when the remainder's sign differs from b's.
+    const r = fb.local("i32"), adjust = fb.local("i32");
+    fb.localGet(ta); fb.localGet(tb); fb.op("i32.rem_s"); fb.localSet(r);
+    fb.localGet(r); fb.i32Const(0); fb.op("i32.ne");
+    fb.localGet(r); fb.localGet(tb); fb.op("i32.xor"); fb.i32Const(0); fb.op("i32.lt_s");
+    fb.op("i32.and"); fb.localSet(adjust);
+    if (op === "/") {
+      fb.localGet(ta); fb.localGet(tb); fb.op("i32.div_s"); fb.localGet(adjust); fb.op("i32.sub");
+    } else {
+      fb.localGet(r); fb.localGet(tb); fb.i32Const(0); fb.localGet(adjust); fb.select(); fb.op("i32.add");
+    }
+  }
+
+  /** Casts follow the interpreter: float to int truncates, anything to bool is "nonzero" (NaN is false). */
+  private cast(value: Expr, to: ScalarType): void {
+    const fb = this.fb, from = value.type;
+    this.scalar(value);
+    if (from === to) return;
+    const float = (t: ScalarType): t is "f32" | "f64" => t === "f32" || t === "f64";
+    if (to === "bool") {
+      if (!float(from)) { fb.i32Const(0); return fb.op("i32.ne"); }
+      const x = fb.local(from);
+      fb.localTee(x); from === "f32" ? fb.f32Const(0) : fb.f64Const(0); fb.op(`${from}.lt`);
+      fb.localGet(x); from === "f32" ? fb.f32Const(0) : fb.f64Const(0); fb.op(`${from}.gt`);
+      return fb.op("i32.or");
+    }
+    if (to === "int") return float(from) ? fb.op(`i32.trunc_sat_${from}_s`) : undefined;
+    if (!float(from)) return fb.op(`${to}.convert_i32_s`);
+    fb.op(to === "f64" ? "f64.promote_f32" : "f32.demote_f64");
+  }
+
+  // ---- Vector code.
+
+  private vectorLoop(plan: VectorPlan): void {
+    for (const { guard, store: s } of plan.stores) {
+      if (guard) { this.scalar(guard); this.fb.if(); }
+      const home = this.home(s.buffer);
+      this.address(home, laneZero(s.index[0]!, plan.v));
+      this.vector(s.value, plan.v);
+      this.fb.mem("v128.store", { offset: home.offset, align: 4 });
+      if (guard) this.fb.end();
+    }
+  }
+
+  /** Pushes the f32x4 of `e` over lanes v = 0..3 (vectorPlan has checked every case below). */
+  private vector(e: Expr, v: string): void {
+    const fb = this.fb;
+    if (!mentions(e, v)) {
+      this.scalar(e);
+      return fb.op("f32x4.splat");
+    }
+    switch (e.kind) {
+      case "load": {
+        const home = this.home(e.buffer);
+        this.address(home, laneZero(e.index[0]!, v));
+        return fb.mem("v128.load", { offset: home.offset, align: 4 });
+      }
+      case "binary": {
+        const product = e.op !== "+" ? undefined : e.a.kind === "binary" && e.a.op === "*" ? [e.a, e.b] as const : e.b.kind === "binary" && e.b.op === "*" ? [e.b, e.a] as const : undefined;
+        if (product) {
+          // a*b + c: relaxed madd where the target has it (one rounding instead of two).
+          const [mul, c] = product;
+          this.vector(mul.a, v); this.vector(mul.b, v); this.vector(c, v);
+          return fb.f32x4Madd();
+        }
+        this.vector(e.a, v);
+        this.vector(e.b, v);
+        return fb.op(`f32x4.${({ "+": "add", "-": "sub", "*": "mul", "/": "div", min: "min", max: "max" } as const)[e.op as "+"]}`);
+      }
+      case "call": {
+        this.vector(e.arg, v);
+        if (!isHelper(e.fn)) return fb.op(`f32x4.${e.fn}`);
+        if (hasVectorForm(e.fn)) return fb.call(this.math.vector(e.fn));
+        // The other transcendentals go lane by lane through the scalar helper.
+        const x = fb.local("v128"), helper = this.math.get(e.fn);
+        fb.localTee(x);
+        for (let lane = 0; lane < 4; lane++) {
+          fb.localGet(x); fb.lane("f32x4.extract_lane", lane);
+          fb.op("f64.promote_f32"); fb.call(helper); fb.op("f32.demote_f64");
+          fb.lane("f32x4.replace_lane", lane);
+        }
+        return;
+      }
+      case "select":
+        this.scalar(e.cond);
+        fb.if(["v128"]);
+        this.vector(e.t, v);
+        fb.else();
+        this.vector(e.f, v);
+        fb.end();
+        return;
+      default: throw new InternalError(`kernel ${this.f.name}: ${e.kind} is not vectorizable`);
+    }
+  }
+}
+
+const mentions = (e: Expr, v: string): boolean => varsOf(e).has(v);
