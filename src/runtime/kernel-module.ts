@@ -1,12 +1,5 @@
-/**
- * The code a worker runs: a list of kernels, each called as `kernel(worker, workers)` to do
- * its share of a parallel loop over the one shared WebAssembly.Memory. Wasm modules import the
- * memory as `env.memory` and export `k0`, `k1`, ...; the JS form (the debug backend) is the
- * source of a function `(memory) => kernels[]`, text the compiler generated itself.
- */
-export type KernelModule =
-  | { readonly kind: "wasm"; readonly bytes: Uint8Array; readonly count: number }
-  | { readonly kind: "js"; readonly source: string };
+/** Turning a code generator's KernelModule into callable kernels on this thread. */
+import type { KernelModule } from "../codegen/kernel-module.js";
 
 export type Kernel = (worker: number, workers: number) => void;
 

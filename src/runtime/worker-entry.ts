@@ -1,6 +1,7 @@
 /** A runtime worker: instantiates the kernels, then runs one share of each step it is woken for. */
 import { ARRIVED, CONTROL_INTS, EPOCH, KERNEL, STOP } from "./control.js";
-import { instantiateKernels, type KernelModule } from "./kernel-module.js";
+import type { KernelModule } from "../codegen/kernel-module.js";
+import { instantiateKernels } from "./kernel-module.js";
 import { parentChannel } from "./platform.js";
 import { waitWhileEquals } from "./sync.js";
 

@@ -6,7 +6,8 @@
  */
 import { InternalError } from "../ir/errors.js";
 import { ARRIVED, CONTROL_INTS, EPOCH, KERNEL, STOP } from "./control.js";
-import { instantiateKernels, type Kernel, type KernelModule } from "./kernel-module.js";
+import type { KernelModule } from "../codegen/kernel-module.js";
+import { instantiateKernels, type Kernel } from "./kernel-module.js";
 import { canBlock, startWorker, type WorkerHandle } from "./platform.js";
 import { waitUntil } from "./sync.js";
 import type { WorkerInit } from "./worker-entry.js";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CONTROL_BYTES } from "../../src/runtime/control.js";
-import type { KernelModule } from "../../src/runtime/kernel-module.js";
+import type { KernelModule } from "../../src/codegen/kernel-module.js";
 import { WorkerPool } from "../../src/runtime/worker-pool.js";
 
 /**

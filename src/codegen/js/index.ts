@@ -6,7 +6,7 @@
  * and readable: it is what `kiln inspect --code` shows for this backend.
  */
 import type { Func } from "../../loopir/stmt.js";
-import type { KernelModule } from "../../runtime/kernel-module.js";
+import type { KernelModule } from "../kernel-module.js";
 import { type Helper, helperLines } from "./helpers.js";
 import { type Placement, emitKernel } from "./kernel.js";
 

@@ -6,7 +6,7 @@
  */
 import { shapeSize } from "../../ir/tensor.js";
 import type { Func } from "../../loopir/stmt.js";
-import type { KernelModule } from "../../runtime/kernel-module.js";
+import type { KernelModule } from "../kernel-module.js";
 import { type Placement, emitKernel } from "./kernel-emitter.js";
 import { MathHelpers } from "./math.js";
 import { ModuleBuilder } from "./module.js";
