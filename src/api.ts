@@ -3,9 +3,10 @@
  * then `await session.run({ name: tensor })` returns named tensors.
  */
 import { readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 
 import { DTYPE_INFO } from "./ir/dtype.js";
-import { InputError } from "./ir/errors.js";
+import { InputError, UnsupportedError } from "./ir/errors.js";
 import type { Model } from "./ir/graph.js";
 import { Tensor } from "./ir/tensor.js";
 import type { Dim, TensorType } from "./ir/types.js";
@@ -14,13 +15,18 @@ import { importOnnx } from "./frontend/onnx/import.js";
 import "./ops/index.js";
 import { inferModel } from "./ops/inference.js";
 import { runModel } from "./ops/interpreter.js";
+import { type CompiledModel, DATA_DEPENDENT_SHAPES, compileModel } from "./compile.js";
+import { Executor } from "./runtime/executor.js";
 
-export type Backend = "reference";
-export const BACKENDS: readonly Backend[] = ["reference"];
+/** `wasm`: generated WebAssembly SIMD kernels; `js`: the same kernels as JavaScript; `reference`: the interpreter. */
+export type Backend = "wasm" | "js" | "reference";
+export const BACKENDS: readonly Backend[] = ["wasm", "js", "reference"];
 
 export interface SessionOptions {
-  /** Which executor runs the model (more arrive with the code generators). */
+  /** Which executor runs the model (default wasm). */
   readonly backend?: Backend;
+  /** Worker threads for the generated kernels, counting the calling thread (default: the core count). */
+  readonly threads?: number;
   /** Largest tensor in the model file, in bytes. */
   readonly maxTensorBytes?: number;
   /** Largest intermediate tensor, in elements. */
@@ -32,11 +38,31 @@ export interface ValueMetadata {
   readonly type: TensorType;
 }
 
+/**
+ * A model compiled for one binding of the input shapes, ready to run; or, for a model the
+ * compiler cannot place in memory (data-dependent shapes), the reason it runs on the reference
+ * interpreter instead.
+ */
+type Compiled =
+  | { readonly kind: "compiled"; readonly compiled: CompiledModel; readonly executor: Executor }
+  | { readonly kind: "reference"; readonly reason: string };
+
 export class InferenceSession {
+  /** Compiled programs by input shapes (models with symbolic dims compile per binding). */
+  private readonly programs = new Map<string, Promise<Compiled>>();
+
   private constructor(
     readonly model: Model,
     private readonly options: SessionOptions,
   ) {}
+
+  get backend(): Backend {
+    return this.options.backend ?? "wasm";
+  }
+
+  get threads(): number {
+    return this.options.threads ?? availableParallelism();
+  }
 
   /** Load an ONNX model from bytes, a file path, or an already-built Model. */
   static async create(source: Uint8Array | ArrayBuffer | string | Model, options: SessionOptions = {}): Promise<InferenceSession> {
@@ -70,8 +96,42 @@ export class InferenceSession {
   async run(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
     if (typeof feeds !== "object" || feeds === null) throw new InputError("run() takes an object mapping input names to tensors");
     const bound = this.checkFeeds(feeds);
-    const out = runModel(this.model, bound, { maxElements: this.options.maxElements });
-    return Object.fromEntries(out);
+    if (this.backend === "reference") return Object.fromEntries(runModel(this.model, bound, { maxElements: this.options.maxElements }));
+    const c = await this.compiledFor(bound);
+    if (c.kind === "reference") return Object.fromEntries(runModel(this.model, bound, { maxElements: this.options.maxElements }));
+    return Object.fromEntries(c.executor.run(bound));
+  }
+
+  /** The compiled program for these inputs' shapes (compiling it on first use). */
+  async compiledFor(feeds: ReadonlyMap<string, Tensor>): Promise<Compiled> {
+    const backend = this.backend;
+    if (backend === "reference") throw new InputError("the reference backend does not compile");
+    const key = this.model.graph.inputs.map((v) => feeds.get(v.name)!.shape.join("x")).join(";");
+    let p = this.programs.get(key);
+    if (!p) {
+      p = (async (): Promise<Compiled> => {
+        let compiled: CompiledModel;
+        try {
+          compiled = await compileModel(withInputShapes(this.model, feeds), backend);
+        } catch (e) {
+          if (e instanceof UnsupportedError && e.feature === DATA_DEPENDENT_SHAPES) return { kind: "reference", reason: e.message };
+          throw e;
+        }
+        return { kind: "compiled", compiled, executor: await Executor.create(compiled.program, this.threads) };
+      })();
+      this.programs.set(key, p);
+    }
+    return p;
+  }
+
+  /** Stop the worker threads; the session cannot run afterwards. */
+  async release(): Promise<void> {
+    const all = [...this.programs.values()];
+    this.programs.clear();
+    await Promise.all(all.map(async (p) => {
+      const c = await p.catch(() => undefined);
+      if (c?.kind === "compiled") await c.executor.close();
+    }));
   }
 
   /** Check names, dtypes and shapes of the inputs; symbolic dims must bind consistently. */
@@ -97,6 +157,13 @@ export class InferenceSession {
     }
     return bound;
   }
+}
+
+/** The model with its inputs' symbolic dims bound to the given tensors' shapes, and inferred again. */
+function withInputShapes(model: Model, feeds: ReadonlyMap<string, Tensor>): Model {
+  const g = model.graph;
+  const inputs = g.inputs.map((v) => ({ ...v, type: { dtype: v.type.dtype, shape: [...feeds.get(v.name)!.shape] } }));
+  return inferModel({ ...model, graph: { ...g, inputs, valueTypes: new Map() } });
 }
 
 async function readModelFile(path: string): Promise<Uint8Array> {

@@ -13,7 +13,7 @@ function positiveInt(v: string): number {
   return n;
 }
 
-const backendOption = () => new Option("--backend <name>", "executor").choices(BACKENDS).default("reference");
+const backendOption = () => new Option("--backend <name>", "executor").choices(BACKENDS).default("wasm");
 
 const program = new Command("kiln")
   .description("A deep-learning compiler: ONNX models to WebAssembly SIMD and WGSL")
@@ -26,8 +26,9 @@ program.command("run")
     (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option("--json", "print the outputs as JSON")
   .addOption(backendOption())
+  .option("--threads <n>", "threads for the kernels, counting this one (default: the core count)", positiveInt)
   .action(async (model: string | undefined, opts) => {
-    await runCommand(model, { inputs: opts.input, json: !!opts.json, backend: opts.backend });
+    await runCommand(model, { inputs: opts.input, json: !!opts.json, backend: opts.backend, threads: opts.threads });
   });
 
 program.command("conformance")

@@ -12,6 +12,7 @@ export interface RunOptions {
   readonly inputs: readonly string[];
   readonly json: boolean;
   readonly backend: Backend;
+  readonly threads?: number;
 }
 
 const NPY_DTYPES: Record<string, DType> = {
@@ -32,7 +33,7 @@ async function loadNpy(path: string): Promise<Tensor> {
 
 export async function runCommand(modelPath: string | undefined, opts: RunOptions): Promise<void> {
   const t0 = performance.now();
-  const session = await InferenceSession.create(modelPath ?? tinyCnn(), { backend: opts.backend });
+  const session = await InferenceSession.create(modelPath ?? tinyCnn(), { backend: opts.backend, threads: opts.threads });
   const compileMs = performance.now() - t0;
   const given = new Map<string, string>();
   for (const spec of opts.inputs) {
@@ -56,8 +57,13 @@ export async function runCommand(modelPath: string | undefined, opts: RunOptions
   }
   if (given.size > 0) throw new InputError(`model has no input named "${[...given.keys()][0]}"`);
   const t1 = performance.now();
-  const outputs = await session.run(feeds);
-  const runMs = performance.now() - t1;
+  let outputs: Record<string, Tensor>, runMs: number;
+  try {
+    outputs = await session.run(feeds);
+    runMs = performance.now() - t1;
+  } finally {
+    await session.release();
+  }
   const summary = Object.entries(outputs).map(([name, t]) => ({
     name, dtype: t.dtype, shape: [...t.shape],
     values: Array.from(t.numbers().slice(0, 8)),

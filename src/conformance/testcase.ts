@@ -28,7 +28,20 @@ export async function runTestCase(dir: string, name: string, backend: Backend): 
   try {
     const modelPath = join(dir, "model.onnx");
     if (!existsSync(modelPath)) return done("error", "no model.onnx in the test folder");
-    const session = await InferenceSession.create(modelPath, { backend });
+    // Tests run side by side on the conformance pool's threads, so each runs its kernels on one.
+    const session = await InferenceSession.create(modelPath, { backend, threads: 1 });
+    try {
+      return await runSets(session);
+    } finally {
+      await session.release();
+    }
+  } catch (e) {
+    if (e instanceof UnsupportedError) return done("unsupported", e.feature);
+    if (e instanceof KilnError) return done("error", `${e.name}: ${e.message}`);
+    return done("error", e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+  }
+
+  async function runSets(session: InferenceSession): Promise<TestResult> {
     const sets = readdirSync(dir).filter((f) => f.startsWith("test_data_set_")).sort();
     if (sets.length === 0) return done("error", "no test_data_set_* folder");
     for (const set of sets) {
@@ -46,9 +59,5 @@ export async function runTestCase(dir: string, name: string, backend: Backend): 
       }
     }
     return done("passed");
-  } catch (e) {
-    if (e instanceof UnsupportedError) return done("unsupported", e.feature);
-    if (e instanceof KilnError) return done("error", `${e.name}: ${e.message}`);
-    return done("error", e instanceof Error ? `${e.name}: ${e.message}` : String(e));
   }
 }

@@ -35,7 +35,7 @@ function checkLen(op: string, what: string, v: readonly number[], n: number): vo
 }
 
 /** Read strides/dilations/pads/auto_pad with ONNX defaults for `n` spatial dims. */
-export function readWindowAttrs(ctx: InferContext | EvalContext, kernel: readonly number[], ceil: boolean, autoPad: string): WindowAttrs {
+export function readWindowAttrs(ctx: Pick<InferContext, "node" | "attrs">, kernel: readonly number[], ceil: boolean, autoPad: string): WindowAttrs {
   const op = ctx.node.op;
   const n = kernel.length;
   const a = ctx.attrs;

@@ -13,7 +13,7 @@ export interface InterpreterOptions {
 }
 
 /** Values visible while running a graph: its own, then those of the enclosing graphs. */
-class Scope {
+export class Scope {
   private readonly values = new Map<string, Tensor>();
   constructor(private readonly parent?: Scope) {}
   get(name: string): Tensor | undefined {

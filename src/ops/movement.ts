@@ -74,7 +74,7 @@ function checkUnique(axes: readonly number[], op: string): void {
 
 // ---------------------------------------------------------------- Transpose
 
-function transposePerm(perm: readonly number[] | undefined, rank: number): number[] {
+export function transposePerm(perm: readonly number[] | undefined, rank: number): number[] {
   if (perm === undefined) return Array.from({ length: rank }, (_, i) => rank - 1 - i);
   if (perm.length !== rank) throw new ModelError(`Transpose: perm [${perm.join(",")}] does not match rank ${rank}`);
   const p = normAxes(perm, rank, "Transpose");
@@ -257,7 +257,7 @@ const split: OpDef = {
 // ---------------------------------------------------------------- Slice
 
 /** First index and element count of slicing a dimension of size `dim` with ONNX clamping rules. */
-function sliceRange(dim: number, start: number, end: number, step: number): [number, number] {
+export function sliceRange(dim: number, start: number, end: number, step: number): [number, number] {
   if (start < 0) start += dim;
   if (end < 0) end += dim;
   if (step > 0) {
@@ -272,7 +272,7 @@ function sliceRange(dim: number, start: number, end: number, step: number): [num
 
 interface SliceSpec { starts: number[]; ends: number[]; axes: number[]; steps: number[] }
 
-function sliceSpec(starts: number[], ends: number[], axes: number[] | undefined, steps: number[] | undefined, rank: number): SliceSpec {
+export function sliceSpec(starts: number[], ends: number[], axes: number[] | undefined, steps: number[] | undefined, rank: number): SliceSpec {
   if (ends.length !== starts.length) throw new ModelError(`Slice: starts and ends have different lengths`);
   const ax = axes === undefined ? starts.map((_, i) => i) : normAxes(axes, rank, "Slice");
   if (ax.length !== starts.length) throw new ModelError(`Slice: axes and starts have different lengths`);

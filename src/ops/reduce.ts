@@ -38,8 +38,8 @@ function axesFromInput(op: string, opset: number): boolean {
  * The normalized reduction axes, or null when they come from an input whose value is unknown.
  * An empty list with noop_with_empty_axes means "reduce nothing"; plain empty means all axes.
  */
-function reductionAxes(
-  ctx: InferContext | EvalContext,
+export function reductionAxes(
+  ctx: Pick<InferContext, "node" | "opset" | "attrs">,
   axesValue: Tensor | null | undefined,
   axesGiven: boolean,
   rank: number,

@@ -1,0 +1,157 @@
+/**
+ * The compiler, top to bottom: a model with static shapes goes through the graph optimizer, each
+ * node of the fused graph is lowered to loop IR kernels (or kept for the reference interpreter,
+ * with the reason), the static memory plan and the weights give every buffer its place in one
+ * memory, and the code generator turns the kernels into one module. The result is a Program the
+ * runtime executes, plus what `kiln inspect` shows of it.
+ */
+import { compileKernelsJs } from "./codegen/js/index.js";
+import { compileKernels } from "./codegen/wasm/compile-kernels.js";
+import { detectFeatures } from "./codegen/wasm/features.js";
+import { layoutScratch } from "./codegen/wasm/scratch-layout.js";
+import type { KernelModule } from "./codegen/kernel-module.js";
+import { DTYPE_INFO } from "./ir/dtype.js";
+import { UnsupportedError } from "./ir/errors.js";
+import type { Model, Node } from "./ir/graph.js";
+import { shapeSize, type Tensor } from "./ir/tensor.js";
+import { isStaticShape, type TensorType } from "./ir/types.js";
+import { type LoweredKernel, lowerNode } from "./lower/lower-node.js";
+import { evaluateNode, opsetFor } from "./ops/interpreter.js";
+import { nodeReads } from "./passes/graph-utils.js";
+import { constantValues, planMemory, type MemoryPlan } from "./passes/memory-plan.js";
+import { optimize } from "./passes/pipeline.js";
+import type { PassStats } from "./passes/pass.js";
+import { CONTROL_BYTES } from "./runtime/control.js";
+import type { Program, ProgramStep, ValueRef } from "./runtime/program.js";
+
+export type CodegenBackend = "wasm" | "js";
+
+/** The UnsupportedError feature of a model whose values cannot all be placed before it runs. */
+export const DATA_DEPENDENT_SHAPES = "data-dependent shapes";
+
+/** What became of one node of the fused graph. */
+export type NodeReport =
+  | { readonly node: Node; readonly kind: "kernels"; readonly kernels: readonly LoweredKernel[] }
+  | { readonly node: Node; readonly kind: "reference"; readonly reason: string }
+  | { readonly node: Node; readonly kind: "constant" };
+
+export interface CompiledModel {
+  readonly program: Program;
+  /** The optimized (fused) model. */
+  readonly model: Model;
+  readonly passes: readonly PassStats[];
+  readonly nodes: readonly NodeReport[];
+  readonly memory: MemoryPlan;
+  readonly backend: CodegenBackend;
+}
+
+const ALIGN = 64;
+const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
+
+export async function compileModel(model: Model, backend: CodegenBackend): Promise<CompiledModel> {
+  const { model: optimized, stats } = optimize(model);
+  const g = optimized.graph;
+  const typeOf = (v: string): TensorType | undefined => g.valueTypes.get(v) ?? g.inputs.find((x) => x.name === v)?.type ?? g.outputs.find((x) => x.name === v)?.type;
+  const staticShape = (v: string): number[] => {
+    const t = typeOf(v);
+    if (!t?.shape || !isStaticShape(t.shape)) throw new UnsupportedError(`value "${v}" has no static shape (data-dependent shapes run on the reference backend)`, DATA_DEPENDENT_SHAPES);
+    return [...t.shape];
+  };
+
+  // Weights, and nodes computed from weights alone (evaluated now, once).
+  const constants = new Map<string, Tensor>(g.initializers);
+  const weightValues = constantValues(g);
+  const reports: NodeReport[] = [];
+  for (const node of g.nodes) {
+    if (!node.outputs.every((o) => o === "" || weightValues.has(o))) continue;
+    const outs = evaluateNode(node, node.inputs.map((v) => (v === "" ? null : constants.get(v)!)), optimized.opsets);
+    node.outputs.forEach((o, i) => o !== "" && outs[i] && constants.set(o, outs[i]!));
+    reports.push({ node, kind: "constant" });
+  }
+
+  // Lower every other node.
+  const env = { typeOf, constantOf: (v: string) => constants.get(v), opsetOf: (op: string) => opsetFor(optimized.opsets, op) };
+  const kernels: LoweredKernel[] = [];
+  const plan: { node: Node; first: number; count: number; reason?: string }[] = [];
+  g.nodes.forEach((node, i) => {
+    if (node.outputs.every((o) => o === "" || weightValues.has(o))) return;
+    const lowered = lowerNode(node, env, `n${i}.`);
+    if (lowered.kind === "fallback") {
+      plan.push({ node, first: 0, count: 0, reason: lowered.reason });
+      reports.push({ node, kind: "reference", reason: lowered.reason });
+    } else {
+      plan.push({ node, first: kernels.length, count: lowered.kernels.length });
+      kernels.push(...lowered.kernels);
+      reports.push({ node, kind: "kernels", kernels: lowered.kernels });
+    }
+  });
+
+  // Memory: control block, inputs, the weights kernels read, the arena, then scratch.
+  const memoryRef = (offset: number, v: string): ValueRef => ({ kind: "memory", offset, dtype: typeOf(v)!.dtype, shape: staticShape(v) });
+  let top = align(CONTROL_BYTES);
+  const inputs = g.inputs.map((v) => {
+    const ref = memoryRef(top, v.name) as Extract<ValueRef, { kind: "memory" }>;
+    top += align(shapeSize(ref.shape) * DTYPE_INFO[ref.dtype].bytes);
+    return { name: v.name, ref };
+  });
+  const placedConstants = new Map<Tensor, number>();
+  const placeConstant = (t: Tensor): number => {
+    let at = placedConstants.get(t);
+    if (at === undefined) {
+      at = top;
+      placedConstants.set(t, at);
+      top += align(t.data.byteLength);
+    }
+    return at;
+  };
+  for (const k of kernels) for (const src of k.inputs.values()) {
+    if (src.kind === "constant") placeConstant(src.tensor);
+    else if (constants.has(src.value)) placeConstant(constants.get(src.value)!);
+  }
+  for (const n of g.nodes) for (const o of n.outputs) if (o !== "" && !weightValues.has(o)) staticShape(o);
+  const memory = planMemory(g);
+  const arena = top;
+  top = align(arena + memory.arenaBytes);
+
+  const refOf = (v: string): ValueRef => {
+    const c = constants.get(v);
+    if (c) return { kind: "constant", tensor: c };
+    const input = inputs.find((x) => x.name === v);
+    if (input) return input.ref;
+    const at = memory.offsets.get(v);
+    if (at === undefined) throw new UnsupportedError(`value "${v}" has no place in memory`, "unplaced value");
+    return memoryRef(arena + at, v);
+  };
+  const offsetOf = (v: string): number => {
+    const c = constants.get(v);
+    if (c) return placeConstant(c);
+    const r = refOf(v);
+    return (r as Extract<ValueRef, { kind: "memory" }>).offset;
+  };
+  const buffers = new Map<string, number>();
+  for (const k of kernels) {
+    for (const [name, src] of k.inputs) buffers.set(name, src.kind === "constant" ? placeConstant(src.tensor) : offsetOf(src.value));
+    for (const o of k.func.outputs) buffers.set(o.name, offsetOf(k.output));
+  }
+  const bytesPerWorker = align(Math.max(16, ...kernels.map((k) => layoutScratch(k.func, Infinity).bytes)));
+  const scratch = { offset: top, bytesPerWorker };
+  const funcs = kernels.map((k) => k.func);
+  const placement = { buffers, scratch };
+  const module: KernelModule = backend === "wasm" ? compileKernels(funcs, placement, await detectFeatures()) : compileKernelsJs(funcs, placement);
+
+  const steps: ProgramStep[] = plan.flatMap((p): ProgramStep[] => {
+    if (p.reason === undefined) return Array.from({ length: p.count }, (_, j) => ({ kind: "kernel", kernel: p.first + j }));
+    return [{
+      kind: "reference", node: p.node,
+      reads: new Map(nodeReads(p.node).map((v) => [v, refOf(v)])),
+      writes: p.node.outputs.map((o) => (o === "" ? null : refOf(o))),
+    }];
+  });
+  const program: Program = {
+    module, steps, opsets: optimized.opsets, inputs,
+    outputs: g.outputs.map((v) => ({ name: v.name, ref: refOf(v.name) })),
+    constants: [...placedConstants].map(([tensor, offset]) => ({ tensor, offset })),
+    scratch,
+  };
+  return { program, model: optimized, passes: stats, nodes: reports, memory, backend };
+}

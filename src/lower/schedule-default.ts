@@ -1,0 +1,53 @@
+/**
+ * The default schedule of a kernel whose output is elementwise, injective or a reduction's
+ * finish: vectorize the innermost axis when it divides into f32x4, fuse the leading axes into
+ * one loop big enough to share across workers and run it in parallel, and compute every
+ * reduction stage the output reads inside that loop (consumers first, as compute_at requires),
+ * each vectorized along its own innermost axis when that is one block of lanes.
+ */
+import type { Tensor } from "../loopir/compute.js";
+import { type Step, reduceAxes } from "../loopir/schedule.js";
+import { LANES } from "../loopir/stmt.js";
+
+/** Iterations the parallel loop should have at least, so every worker gets a few. */
+const PARALLEL_ITERATIONS = 64;
+
+export function defaultSchedule(out: Tensor, stages: readonly Tensor[]): Step[] {
+  const names = out.axes.map((a) => a.name);
+  const rank = names.length;
+  if (rank === 0) return [];
+  const steps: Step[] = [];
+  const last = names[rank - 1]!, lastExtent = out.shape[rank - 1]!;
+  // Loops the parallel loop may be fused from, outermost first, with their extents.
+  const candidates: [string, number][] = names.slice(0, -1).map((n, d) => [n, out.shape[d]!]);
+  if (lastExtent % LANES === 0 && rank > 0) {
+    if (lastExtent === LANES) steps.push({ kind: "vectorize", stage: out.name, loop: last });
+    else {
+      steps.push({ kind: "split", stage: out.name, loop: last, factor: LANES });
+      steps.push({ kind: "vectorize", stage: out.name, loop: `${last}.inner` });
+      candidates.push([`${last}.outer`, lastExtent / LANES]);
+    }
+  } else candidates.push([last, lastExtent]);
+
+  let parallel: string | undefined;
+  let extent = 1;
+  for (const [loop, n] of candidates) {
+    if (parallel === undefined) parallel = loop;
+    else if (extent < PARALLEL_ITERATIONS) {
+      steps.push({ kind: "fuse", stage: out.name, outer: parallel, inner: loop });
+      parallel = `${parallel}.${loop}.fused`;
+    } else break;
+    extent *= n;
+  }
+  if (parallel === undefined) return steps;
+  steps.push({ kind: "parallel", stage: out.name, loop: parallel });
+  for (const s of [...stages].reverse()) {
+    steps.push({ kind: "compute_at", stage: s.name, consumer: out.name, loop: parallel });
+    const spatial = s.axes[s.axes.length - 1];
+    if (spatial && spatial.extent === LANES && reduceAxes(s).length > 0) {
+      steps.push({ kind: "reorder", stage: s.name, loops: [...reduceAxes(s).map((a) => a.name), spatial.name] });
+      steps.push({ kind: "vectorize", stage: s.name, loop: spatial.name });
+    }
+  }
+  return steps;
+}

@@ -1,0 +1,90 @@
+/**
+ * The op-by-op executor: one shared memory laid out by the program, the weights copied in once,
+ * and per inference: copy the inputs in, run every step in order (each kernel across all
+ * workers with a barrier after it, each reference step on this thread), copy the outputs out.
+ */
+import { DTYPE_INFO } from "../ir/dtype.js";
+import { InternalError } from "../ir/errors.js";
+import { Tensor, shapeSize } from "../ir/tensor.js";
+import { Scope, evaluateNode, runGraph } from "../ops/interpreter.js";
+import type { Program, ValueRef } from "./program.js";
+import { WorkerPool } from "./worker-pool.js";
+
+const PAGE = 65536;
+const MAX_PAGES = 65536;
+
+export interface ExecutorStats {
+  /** Kernel steps (each one wake-up of every worker and one barrier) since creation. */
+  readonly kernelSteps: number;
+  readonly referenceSteps: number;
+}
+
+export class Executor {
+  private referenceSteps = 0;
+
+  private constructor(private readonly program: Program, private readonly memory: WebAssembly.Memory, private readonly pool: WorkerPool) {}
+
+  static async create(program: Program, threads: number): Promise<Executor> {
+    const bytes = program.scratch.offset + threads * program.scratch.bytesPerWorker;
+    const pages = Math.max(1, Math.ceil(bytes / PAGE));
+    if (pages > MAX_PAGES) throw new InternalError(`the program needs ${bytes} bytes of memory, over WebAssembly's 4 GiB`);
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    for (const c of program.constants) bytesOf(memory, c.offset, c.tensor.data.byteLength).set(new Uint8Array(c.tensor.data.buffer, c.tensor.data.byteOffset, c.tensor.data.byteLength));
+    const pool = await WorkerPool.create(memory, program.module, threads, 0);
+    return new Executor(program, memory, pool);
+  }
+
+  get threads(): number {
+    return this.pool.threads;
+  }
+
+  get stats(): ExecutorStats {
+    return { kernelSteps: this.pool.stats.steps, referenceSteps: this.referenceSteps };
+  }
+
+  /** One inference; `feeds` are checked by the caller (names, dtypes, shapes). */
+  run(feeds: ReadonlyMap<string, Tensor>): Map<string, Tensor> {
+    const p = this.program;
+    for (const input of p.inputs) this.write(input.ref, feeds.get(input.name)!);
+    for (const step of p.steps) {
+      if (step.kind === "kernel") {
+        this.pool.run(step.kernel);
+        continue;
+      }
+      this.referenceSteps++;
+      const scope = new Scope();
+      for (const [name, ref] of step.reads) scope.set(name, this.read(ref));
+      const inputs = step.node.inputs.map((v) => (v === "" ? null : scope.get(v)!));
+      const outs = evaluateNode(step.node, inputs, p.opsets, (g, ins) => runGraph(g, ins, p.opsets, scope, {}));
+      step.writes.forEach((ref, i) => {
+        const t = outs[i];
+        if (!ref) return;
+        if (!t) throw new InternalError(`${step.node.op}: output ${i} was not produced`);
+        this.write(ref, t);
+      });
+    }
+    return new Map(p.outputs.map((o) => [o.name, this.read(o.ref)]));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private read(ref: ValueRef): Tensor {
+    if (ref.kind === "constant") return ref.tensor;
+    const n = shapeSize(ref.shape);
+    const data = DTYPE_INFO[ref.dtype].make(n);
+    new Uint8Array(data.buffer).set(bytesOf(this.memory, ref.offset, data.byteLength));
+    return new Tensor(ref.dtype, ref.shape, data);
+  }
+
+  private write(ref: ValueRef, t: Tensor): void {
+    if (ref.kind !== "memory") throw new InternalError("a step writes a constant");
+    if (t.dtype !== ref.dtype || t.shape.length !== ref.shape.length || t.shape.some((d, i) => d !== ref.shape[i])) {
+      throw new InternalError(`a ${t.dtype}[${t.shape.join(",")}] value does not fit its planned ${ref.dtype}[${ref.shape.join(",")}] buffer`);
+    }
+    bytesOf(this.memory, ref.offset, t.data.byteLength).set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+}
+
+const bytesOf = (memory: WebAssembly.Memory, offset: number, length: number) => new Uint8Array(memory.buffer, offset, length);

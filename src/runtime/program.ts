@@ -1,0 +1,37 @@
+/**
+ * What the compiler hands the runtime: the kernels, where every buffer lives in the one shared
+ * memory, and the steps of an inference in order. Memory layout, low to high: the worker pool's
+ * control block, the graph inputs, the weights the kernels read, the activation arena of the
+ * static memory plan, and last each worker's scratch (so that the layout does not depend on the
+ * thread count).
+ */
+import type { DType } from "../ir/dtype.js";
+import type { Node } from "../ir/graph.js";
+import type { Tensor } from "../ir/tensor.js";
+import type { KernelModule } from "../codegen/kernel-module.js";
+
+/** A value in the shared memory, or a constant held by the compiler. */
+export type ValueRef =
+  | { readonly kind: "memory"; readonly offset: number; readonly dtype: DType; readonly shape: readonly number[] }
+  | { readonly kind: "constant"; readonly tensor: Tensor };
+
+export type ProgramStep =
+  /** Run kernel `kernel` of the module across the workers. */
+  | { readonly kind: "kernel"; readonly kernel: number }
+  /**
+   * Evaluate `node` with the reference interpreter: its inputs and every outer value its
+   * subgraphs read come from `reads`, its outputs go to `writes`.
+   */
+  | { readonly kind: "reference"; readonly node: Node; readonly reads: ReadonlyMap<string, ValueRef>; readonly writes: readonly (ValueRef | null)[] };
+
+export interface Program {
+  readonly module: KernelModule;
+  readonly steps: readonly ProgramStep[];
+  readonly opsets: Readonly<Record<string, number>>;
+  readonly inputs: readonly { readonly name: string; readonly ref: Extract<ValueRef, { kind: "memory" }> }[];
+  readonly outputs: readonly { readonly name: string; readonly ref: ValueRef }[];
+  /** Weights copied into the memory once, at load. */
+  readonly constants: readonly { readonly offset: number; readonly tensor: Tensor }[];
+  /** Where the workers' scratch starts, and each worker's share. */
+  readonly scratch: { readonly offset: number; readonly bytesPerWorker: number };
+}
