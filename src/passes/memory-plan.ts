@@ -90,7 +90,17 @@ function inPlaceInputs(n: Node): string[] {
     const nodes = body.value.nodes;
     const anchors = nodes.filter((m) => !ELEMENTWISE.has(patternOf(m)));
     if (anchors.length > 1 || anchors.some((a) => !ANCHORS.has(patternOf(a)))) return [];
-    return n.inputs.filter((x) => nodes.every((m) => !m.inputs.includes(x) || ELEMENTWISE.has(patternOf(m))));
+    // Members feeding the anchor (Exp before a ReduceSum, say) are read at every index the
+    // reduction needs, not only at the one being written.
+    const feeding = new Set<Node>();
+    const visit = (m: Node) => {
+      for (const v of m.inputs) {
+        const p = nodes.find((q) => q.outputs.includes(v));
+        if (p && !feeding.has(p)) { feeding.add(p); visit(p); }
+      }
+    };
+    anchors.forEach(visit);
+    return n.inputs.filter((x) => nodes.every((m) => !m.inputs.includes(x) || (ELEMENTWISE.has(patternOf(m)) && !feeding.has(m))));
   }
   return ELEMENTWISE.has(patternOf(n)) ? [...n.inputs] : [];
 }

@@ -113,6 +113,23 @@ describe("memory planning", () => {
     assert.notEqual(plan.offsets.get(a), plan.offsets.get("transpose2"), "the transposed output overwrites its input in place");
   });
 
+  it("a fused reduction does not overwrite an input that also feeds the reduction", () => {
+    // x - log(sum(exp(x))): Sub reads x at the index it writes, but the ReduceSum (through Exp)
+    // reads every x, so writing the output over x would corrupt the sum.
+    const b = new GraphBuilder("t");
+    const x = b.input("x", "float32", [4, 8]);
+    const s = b.node("Neg", [x]);
+    const sum = b.node("ReduceSum", [b.node("Exp", [s]), b.weight("axes", i64([1]))], { keepdims: 1 });
+    const out = b.node("Sub", [s, b.node("Log", [sum])]);
+    b.output(out);
+    const g = fuseOperators(typed(b.build()).graph).graph;
+    assert.deepEqual(g.nodes.map((n) => n.op), ["Neg", "kiln:Fused"]);
+    const plan = planMemory(g);
+    assertValidPlan(g, plan);
+    assert.ok(plan.offsets.has(s) && plan.offsets.has(out));
+    assert.notEqual(plan.offsets.get(s), plan.offsets.get(out), "the output overwrites an input the reduction reads");
+  });
+
   it("overlapping lifetimes never share bytes, and the arena is between the lower bound and the naive size (conv net)", () => {
     const b = new GraphBuilder("t");
     const x = b.input("x", "float32", [1, 3, 8, 8]);
