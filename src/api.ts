@@ -124,6 +124,21 @@ export class InferenceSession {
     return p;
   }
 
+  /**
+   * What runs on the reference interpreter instead of generated code, one line per node (`op:
+   * reason`) over the programs compiled so far; a model that could not be compiled at all
+   * gives one line for the whole model.
+   */
+  async fallbacks(): Promise<string[]> {
+    const out: string[] = [];
+    for (const p of this.programs.values()) {
+      const c = await p;
+      if (c.kind === "reference") out.push(`model: ${c.reason}`);
+      else for (const r of c.compiled.nodes) if (r.kind === "reference") out.push(`${r.op}: ${r.reason}`);
+    }
+    return out;
+  }
+
   /** Stop the worker threads; the session cannot run afterwards. */
   async release(): Promise<void> {
     const all = [...this.programs.values()];

@@ -6,7 +6,8 @@
  * runtime executes, plus what `kiln inspect` shows of it.
  */
 import { compileKernelsJs } from "./codegen/js/index.js";
-import { compileKernels } from "./codegen/wasm/compile-kernels.js";
+import { buildKernels, compileKernels } from "./codegen/wasm/compile-kernels.js";
+import { printModule } from "./codegen/wasm/wat.js";
 import { detectFeatures } from "./codegen/wasm/features.js";
 import { layoutScratch } from "./codegen/wasm/scratch-layout.js";
 import type { KernelModule } from "./codegen/kernel-module.js";
@@ -32,7 +33,7 @@ export const DATA_DEPENDENT_SHAPES = "data-dependent shapes";
 /** What became of one node of the fused graph. */
 export type NodeReport =
   | { readonly node: Node; readonly kind: "kernels"; readonly kernels: readonly LoweredKernel[] }
-  | { readonly node: Node; readonly kind: "reference"; readonly reason: string }
+  | { readonly node: Node; readonly kind: "reference"; readonly reason: string; /** The op that could not be lowered. */ readonly op: string }
   | { readonly node: Node; readonly kind: "constant" };
 
 export interface CompiledModel {
@@ -43,6 +44,8 @@ export interface CompiledModel {
   readonly nodes: readonly NodeReport[];
   readonly memory: MemoryPlan;
   readonly backend: CodegenBackend;
+  /** The generated code as text: WAT for wasm, the JavaScript source for js. */
+  code(): string;
 }
 
 const ALIGN = 64;
@@ -78,7 +81,7 @@ export async function compileModel(model: Model, backend: CodegenBackend): Promi
     const lowered = lowerNode(node, env, `n${i}.`);
     if (lowered.kind === "fallback") {
       plan.push({ node, first: 0, count: 0, reason: lowered.reason });
-      reports.push({ node, kind: "reference", reason: lowered.reason });
+      reports.push({ node, kind: "reference", reason: lowered.reason, op: lowered.op });
     } else {
       plan.push({ node, first: kernels.length, count: lowered.kernels.length });
       kernels.push(...lowered.kernels);
@@ -137,7 +140,8 @@ export async function compileModel(model: Model, backend: CodegenBackend): Promi
   const scratch = { offset: top, bytesPerWorker };
   const funcs = kernels.map((k) => k.func);
   const placement = { buffers, scratch };
-  const module: KernelModule = backend === "wasm" ? compileKernels(funcs, placement, await detectFeatures()) : compileKernelsJs(funcs, placement);
+  const features = await detectFeatures();
+  const module: KernelModule = backend === "wasm" ? compileKernels(funcs, placement, features) : compileKernelsJs(funcs, placement);
 
   const steps: ProgramStep[] = plan.flatMap((p): ProgramStep[] => {
     if (p.reason === undefined) return Array.from({ length: p.count }, (_, j) => ({ kind: "kernel", kernel: p.first + j }));
@@ -153,5 +157,6 @@ export async function compileModel(model: Model, backend: CodegenBackend): Promi
     constants: [...placedConstants].map(([tensor, offset]) => ({ tensor, offset })),
     scratch,
   };
-  return { program, model: optimized, passes: stats, nodes: reports, memory, backend };
+  const code = () => (module.kind === "js" ? module.source : printModule(buildKernels(funcs, placement, features)));
+  return { program, model: optimized, passes: stats, nodes: reports, memory, backend, code };
 }

@@ -22,7 +22,9 @@ export interface ConformanceSummary {
   readonly failed: number;
   readonly unsupported: number;
   readonly error: number;
-  readonly tests: { name: string; status: Status; reason?: string }[];
+  readonly tests: { name: string; status: Status; reason?: string; fallbacks?: readonly string[] }[];
+  /** Under a compiling backend: for each op that ran on the reference interpreter, in how many tests. */
+  readonly fallbackOps: Record<string, number>;
 }
 
 /** A command-line mistake: a missing folder or list file. */
@@ -70,8 +72,15 @@ function summarize(results: readonly TestResult[]): ConformanceSummary {
     failed: count("failed"),
     unsupported: count("unsupported"),
     error: count("error"),
-    tests: results.map((r) => (r.reason === undefined ? { name: r.name, status: r.status } : { name: r.name, status: r.status, reason: r.reason })),
+    tests: results.map((r) => ({ name: r.name, status: r.status, ...(r.reason === undefined ? {} : { reason: r.reason }), ...(r.fallbacks ? { fallbacks: r.fallbacks } : {}) })),
+    fallbackOps: countFallbackOps(results),
   };
+}
+
+function countFallbackOps(results: readonly TestResult[]): Record<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of results) for (const op of new Set((r.fallbacks ?? []).map((f) => f.slice(0, f.indexOf(":"))))) counts.set(op, (counts.get(op) ?? 0) + 1);
+  return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]));
 }
 
 export function formatSummary(s: ConformanceSummary): string {
@@ -82,6 +91,11 @@ export function formatSummary(s: ConformanceSummary): string {
   if (features.size > 0) {
     lines.push("", "unsupported, by feature:");
     for (const [f, n] of [...features].sort((a, b) => b[1] - a[1])) lines.push(`  ${String(n).padStart(4)}  ${f}`);
+  }
+  const fallbacks = Object.entries(s.fallbackOps);
+  if (fallbacks.length > 0) {
+    lines.push("", "ran on the reference interpreter, by op (tests):");
+    for (const [op, n] of fallbacks) lines.push(`  ${String(n).padStart(4)}  ${op}`);
   }
   lines.push("", `total ${s.total}: ${s.passed} passed, ${s.failed} failed, ${s.unsupported} unsupported, ${s.error} error`);
   return lines.join("\n");

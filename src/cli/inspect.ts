@@ -1,6 +1,8 @@
 /** `kiln inspect MODEL`: the IR after each pass, node counts, fused groups and the memory plan. */
-import { readFile } from "node:fs/promises";
-import { importOnnx } from "../frontend/onnx/import.js";
+import { InferenceSession } from "../api.js";
+import type { CodegenBackend } from "../compile.js";
+import { randomTensor } from "../ir/random.js";
+import { printFunc } from "../loopir/print.js";
 import { UsageError } from "./conformance.js";
 import type { Graph, Model } from "../ir/graph.js";
 import { printModel } from "../ir/text.js";
@@ -11,6 +13,10 @@ import "../ops/index.js";
 
 export interface InspectOptions {
   readonly after?: string;
+  /** Compile for this backend and report what became of each node (kernels or the reference interpreter). */
+  readonly backend: CodegenBackend;
+  /** Print the loop IR of every kernel and the generated code. */
+  readonly code: boolean;
   readonly json: boolean;
   /** Print whole tensors instead of their sizes. */
   readonly full: boolean;
@@ -30,7 +36,8 @@ function countOps(g: Graph): Record<string, number> {
 }
 
 export async function inspectCommand(path: string, opts: InspectOptions): Promise<void> {
-  const model = importOnnx(new Uint8Array(await readFile(path)));
+  const session = await InferenceSession.create(path, { backend: opts.backend, threads: 1 });
+  const model = session.model;
   const passNames = DEFAULT_PIPELINE.map((p) => p.name);
   if (opts.after && !passNames.includes(opts.after)) {
     throw new UsageError(`no pass named ${opts.after}; passes: ${[...new Set(passNames)].join(", ")}`);
@@ -57,6 +64,16 @@ export async function inspectCommand(path: string, opts: InspectOptions): Promis
     naiveBytes: naiveBytes(unfused.graph), naiveFusedBytes: plan.naiveBytes,
   };
   const printed = printModel(dumped ?? fused, opts.full ? {} : { elideTensorBytes: 64 });
+  // The compiled program, for inputs with symbolic dims bound to 1.
+  const feeds = new Map(session.inputMetadata.map((m, i) => [m.name, randomTensor(m.type.dtype, (m.type.shape ?? []).map((d) => (typeof d === "number" ? d : 1)), i + 1)]));
+  const compiled = await session.compiledFor(feeds);
+  await session.release();
+  const lowering = compiled.kind === "reference"
+    ? { kernels: 0, reference: [{ op: "model", reason: compiled.reason }] }
+    : {
+      kernels: compiled.compiled.nodes.reduce((n, r) => n + (r.kind === "kernels" ? r.kernels.length : 0), 0),
+      reference: compiled.compiled.nodes.flatMap((r) => (r.kind === "reference" ? [{ op: r.op, node: r.node.name, reason: r.reason }] : [])),
+    };
   if (opts.json) {
     console.log(JSON.stringify({
       model: path,
@@ -67,6 +84,7 @@ export async function inspectCommand(path: string, opts: InspectOptions): Promis
       passMs,
       passes: stats.map((s) => ({ name: s.pass, nodesBefore: s.nodesBefore, nodesAfter: s.nodesAfter, ms: s.ms })),
       groups,
+      lowering,
       ...(opts.after ? { ir: printed } : {}),
     }));
     return;
@@ -77,5 +95,11 @@ export async function inspectCommand(path: string, opts: InspectOptions): Promis
   console.log(`\nfused functions: ${groups.length}`);
   for (const g of groups) console.log(`  ${g.name}: ${g.ops.join(" + ")}`);
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
+  console.log(`\n${opts.backend}: ${lowering.kernels} kernels; ${lowering.reference.length} nodes on the reference interpreter`);
+  for (const r of lowering.reference) console.log(`  ${r.op}: ${r.reason}`);
+  if (opts.code && compiled.kind === "compiled") {
+    for (const r of compiled.compiled.nodes) if (r.kind === "kernels") for (const k of r.kernels) console.log(`\n${printFunc(k.func)}`);
+    console.log(`\n${compiled.compiled.code()}`);
+  }
   console.log(`\nmemory: arena ${mb(memory.arenaBytes)}, lower bound ${mb(memory.lowerBoundBytes)}, naive ${mb(memory.naiveBytes)} (fused graph: ${mb(memory.naiveFusedBytes)})`);
 }

@@ -53,8 +53,10 @@ program.command("inspect")
   .option("--after <pass>", "print the IR after this pass instead of the final one")
   .option("--full", "print whole tensors in the IR")
   .option("--json", "print one JSON object")
+  .option("--code", "print every kernel's loop IR and the generated code (WAT for wasm)")
+  .addOption(new Option("--backend <name>", "code generator").choices(["wasm", "js"]).default("wasm"))
   .action(async (model: string, opts) => {
-    await inspectCommand(model, { after: opts.after, json: !!opts.json, full: !!opts.full });
+    await inspectCommand(model, { after: opts.after, json: !!opts.json, full: !!opts.full, backend: opts.backend, code: !!opts.code });
   });
 
 program.parseAsync().catch((e: unknown) => {

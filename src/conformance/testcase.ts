@@ -14,6 +14,8 @@ export interface TestResult {
   readonly status: Status;
   readonly reason?: string;
   readonly ms: number;
+  /** Nodes that ran on the reference interpreter under a compiling backend (`op: reason`). */
+  readonly fallbacks?: readonly string[];
 }
 
 function readSet(dir: string, prefix: "input" | "output"): Tensor[] {
@@ -31,7 +33,9 @@ export async function runTestCase(dir: string, name: string, backend: Backend): 
     // Tests run side by side on the conformance pool's threads, so each runs its kernels on one.
     const session = await InferenceSession.create(modelPath, { backend, threads: 1 });
     try {
-      return await runSets(session);
+      const result = await runSets(session);
+      const fallbacks = await session.fallbacks();
+      return fallbacks.length > 0 ? { ...result, fallbacks } : result;
     } finally {
       await session.release();
     }

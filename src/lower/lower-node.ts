@@ -42,7 +42,7 @@ export interface LoweredKernel {
 
 export type NodeLowering =
   | { readonly kind: "kernels"; readonly kernels: readonly LoweredKernel[] }
-  | { readonly kind: "fallback"; readonly reason: string };
+  | { readonly kind: "fallback"; readonly reason: string; /** The op that could not be lowered. */ readonly op: string };
 
 export interface LowerEnv {
   /** Concrete type of a value of the graph the node is in. */
@@ -53,7 +53,11 @@ export interface LowerEnv {
 }
 
 /** Thrown from deep inside a lowering to give up on the node. */
-class Refusal extends Error {}
+class Refusal extends Error {
+  constructor(message: string, readonly op?: string) {
+    super(message);
+  }
+}
 
 const ACC = "acc";
 
@@ -62,9 +66,9 @@ export function lowerNode(node: Node, env: LowerEnv, prefix: string): NodeLoweri
   try {
     return { kind: "kernels", kernels: new NodeLowerer(node, env, prefix).run() };
   } catch (e) {
-    if (e instanceof Refusal) return { kind: "fallback", reason: e.message };
+    if (e instanceof Refusal) return { kind: "fallback", reason: e.message, op: e.op ?? node.op };
     // A model error the reference interpreter will report when the node runs.
-    if (e instanceof KilnError) return { kind: "fallback", reason: e.message };
+    if (e instanceof KilnError) return { kind: "fallback", reason: e.message, op: node.op };
     throw e;
   }
 }
@@ -184,7 +188,8 @@ class NodeLowerer {
     typeOf: (v: string) => TensorType | undefined, afterAnchor: boolean): Access[] | { anchor: AnchorLowering } {
     const ins = m.inputs.map((v) => (v === "" ? null : scope.get(v) ?? this.refuse(`value ${v} is not available`)));
     const consts = m.inputs.map((v) => constants.get(v) ?? this.env.constantOf(v));
-    for (const o of m.outputs) if (o !== "" && typeOf(o)?.dtype !== "float32") this.refuse(`${m.op} gives a ${typeOf(o)?.dtype ?? "untyped"} value`);
+    const op = m.op === "kiln:InLayout" ? innerNode(m).op : m.op;
+    for (const o of m.outputs) if (o !== "" && typeOf(o)?.dtype !== "float32") this.refuse(`${op} gives a ${typeOf(o)?.dtype ?? "untyped"} value`, op);
     const outShapes = m.outputs.map((o) => (o === "" ? [] : shapeOf(typeOf(o), o)));
 
     if (m.op === "kiln:InLayout") {
@@ -195,19 +200,19 @@ class NodeLowerer {
       return this.lowerLogically(m, inner, ins, consts);
     }
     if (ANCHOR_OPS.has(m.op)) return { anchor: this.anchor(m, m, ins, consts, outShapes[0]!, afterAnchor) };
-    const lowering = LOWERINGS[m.op] ?? this.refuse(`no loop IR lowering for ${m.op}`);
+    const lowering = LOWERINGS[m.op] ?? this.refuse(`no loop IR lowering for ${m.op}`, m.op);
     return this.apply(lowering, this.context(m, m, ins, consts, outShapes), m);
   }
 
   private apply(lowering: NonNullable<(typeof LOWERINGS)[string]>, ctx: OpLowerContext, m: Node): Access[] {
     const made = lowering(ctx);
-    if (typeof made === "string") this.refuse(`${m.op}: ${made}`);
+    if (typeof made === "string") this.refuse(made, ctx.node.op);
     return made as Access[];
   }
 
   private anchor(m: Node, op: Node, ins: readonly (Access | null)[], consts: readonly (Tensor | undefined)[],
     outputShape: readonly number[], afterAnchor: boolean): AnchorLowering {
-    if (afterAnchor) this.refuse("two anchors in one fused function");
+    if (afterAnchor) this.refuse("two anchors in one fused function", op.op);
     const opset = this.env.opsetOf(op.op);
     const ctx: AnchorContext = {
       node: op,
@@ -219,7 +224,7 @@ class NodeLowerer {
     };
     const logicalIn = m.op === "kiln:InLayout" ? (m.attrs["body"]!.value as Graph).inputs[0]!.type.shape : null;
     const made = op.op === "Conv" ? lowerBlockedConv(ctx, (logicalIn ?? []) as number[]) : op.op === "Gemm" ? lowerGemm(ctx) : lowerMatMul(ctx);
-    if (typeof made === "string") this.refuse(made);
+    if (typeof made === "string") this.refuse(made, op.op);
     return made as AnchorLowering;
   }
 
@@ -242,7 +247,7 @@ class NodeLowerer {
       return { shape: shapeOf(body.inputs[i]!.type, "an InLayout input"), at: (index: readonly Expr[]) => x.at([index[0]!, div(index[1]!, block), ...index.slice(2), mod(index[1]!, block)]) };
     });
     const outType = body.valueTypes.get(inner.outputs[0]!) ?? body.outputs[0]!.type;
-    const made = this.apply(LOWERINGS[inner.op] ?? this.refuse(`no loop IR lowering for ${inner.op}`),
+    const made = this.apply(LOWERINGS[inner.op] ?? this.refuse(`no loop IR lowering for ${inner.op}`, inner.op),
       this.context(m, inner, logical, consts, [shapeOf(outType, "an InLayout output")]), inner);
     const y = made[0]!;
     const channels = y.shape[1]!;
@@ -265,8 +270,8 @@ class NodeLowerer {
     return this.stages.filter((s) => seen.has(s));
   }
 
-  private refuse(reason: string): never {
-    throw new Refusal(reason);
+  private refuse(reason: string, op?: string): never {
+    throw new Refusal(reason, op);
   }
 }
 

@@ -18,16 +18,22 @@ export function defaultSchedule(out: Tensor, stages: readonly Tensor[]): Step[] 
   if (rank === 0) return [];
   const steps: Step[] = [];
   const last = names[rank - 1]!, lastExtent = out.shape[rank - 1]!;
+  // An axis along which no stage reduces: tiles of the stages per iteration do not overlap, so
+  // parallel iterations do not recompute the same reduction.
+  const free = (d: number) => stages.every((s) => s.shape.length === rank && s.shape[d] === out.shape[d]);
+  const leading = names.slice(0, -1).findIndex((_, d) => !free(d));
+  const freeLeading = leading < 0 ? rank - 1 : leading;
   // Loops the parallel loop may be fused from, outermost first, with their extents.
-  const candidates: [string, number][] = names.slice(0, -1).map((n, d) => [n, out.shape[d]!]);
+  const candidates: [string, number][] = names.slice(0, freeLeading).map((n, d) => [n, out.shape[d]!]);
+  const lastFree = freeLeading === rank - 1 && free(rank - 1);
   if (lastExtent % LANES === 0 && rank > 0) {
     if (lastExtent === LANES) steps.push({ kind: "vectorize", stage: out.name, loop: last });
     else {
       steps.push({ kind: "split", stage: out.name, loop: last, factor: LANES });
       steps.push({ kind: "vectorize", stage: out.name, loop: `${last}.inner` });
-      candidates.push([`${last}.outer`, lastExtent / LANES]);
+      if (lastFree) candidates.push([`${last}.outer`, lastExtent / LANES]);
     }
-  } else candidates.push([last, lastExtent]);
+  } else if (lastFree) candidates.push([last, lastExtent]);
 
   let parallel: string | undefined;
   let extent = 1;
