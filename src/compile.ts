@@ -54,7 +54,10 @@ const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 export async function compileModel(model: Model, backend: CodegenBackend): Promise<CompiledModel> {
   const { model: optimized, stats } = optimize(model);
   const g = optimized.graph;
-  const typeOf = (v: string): TensorType | undefined => g.valueTypes.get(v) ?? g.inputs.find((x) => x.name === v)?.type ?? g.outputs.find((x) => x.name === v)?.type;
+  const typeOf = (v: string): TensorType | undefined => {
+    const c = g.initializers.get(v);
+    return c ? { dtype: c.dtype, shape: c.shape } : g.valueTypes.get(v) ?? g.inputs.find((x) => x.name === v)?.type ?? g.outputs.find((x) => x.name === v)?.type;
+  };
   const staticShape = (v: string): number[] => {
     const t = typeOf(v);
     if (!t?.shape || !isStaticShape(t.shape)) throw new UnsupportedError(`value "${v}" has no static shape (data-dependent shapes run on the reference backend)`, DATA_DEPENDENT_SHAPES);

@@ -1,0 +1,127 @@
+/**
+ * The compiling backends against the reference interpreter: the core ONNX conformance tests
+ * (the same tests must pass), small conv nets with random weights covering every anchor and
+ * default-schedule path (strides, padding, groups, depthwise, channel counts that do not fill a
+ * block, residual epilogues, pooling, Gemm, Softmax, Concat) at 1 and 2 threads, and a light
+ * model's plumbing.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { InferenceSession, type Backend } from "../../src/api.js";
+import { runConformance } from "../../src/cli/conformance.js";
+import { GraphBuilder } from "../../src/frontend/builder/builder.js";
+import type { Model } from "../../src/ir/graph.js";
+import { randomTensor } from "../../src/ir/random.js";
+import { Tensor } from "../../src/ir/tensor.js";
+import { SHARED } from "../helpers.js";
+
+const NODE = join(SHARED, "onnx", "node");
+const CORE = join(SHARED, "onnx", "core-tests.txt");
+
+/**
+ * Largest relative error over all elements, relative to |want| but never to less than 1% of the
+ * tensor's largest magnitude: f32 sums in another order differ by rounding that cancellation
+ * near zero would otherwise blow up.
+ */
+function worst(got: Tensor, want: Tensor): number {
+  assert.deepEqual(got.shape, want.shape);
+  const a = got.numbers(), b = want.numbers();
+  const floor = 0.01 * b.reduce((m, v) => Math.max(m, Math.abs(v)), 0) || 1e-30;
+  let w = 0;
+  for (let i = 0; i < a.length; i++) w = Math.max(w, Object.is(a[i], b[i]) ? 0 : Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), floor));
+  return w;
+}
+
+async function differential(model: Model, backend: Backend, threads: number, inputShape: number[]): Promise<void> {
+  const x = randomTensor("float32", inputShape, 7, -1, 1);
+  const want = await (await InferenceSession.create(model, { backend: "reference" })).run({ x });
+  const session = await InferenceSession.create(model, { backend, threads });
+  try {
+    assert.deepEqual(await session.fallbacks(), []);
+    for (let run = 0; run < 2; run++) {
+      const got = await session.run({ x });
+      for (const [name, t] of Object.entries(want)) {
+        const err = worst(got[name]!, t);
+        assert.ok(err < 1e-4, `${backend}, ${threads} thread(s), run ${run}: ${name} differs by ${err}`);
+      }
+    }
+    assert.deepEqual(await session.fallbacks(), [], "every node ran as a kernel");
+  } finally {
+    await session.release();
+  }
+}
+
+/** A conv net with random weights: `spec` lists its convolutions. */
+function convNet(channels: number, convs: readonly { out: number; k: number; stride?: number; pad?: number; group?: number; dilation?: number }[], seed: number): Model {
+  const b = new GraphBuilder("net", { "": 17 });
+  const w = (shape: number[]) => b.weight(`w${seed++}`, randomTensor("float32", shape, seed, -0.5, 0.5));
+  let h = b.input("x", "float32", [1, channels, 13, 11]);
+  let c = channels;
+  for (const s of convs) {
+    const group = s.group ?? 1;
+    const y = b.node("Conv", [h, w([s.out, c / group, s.k, s.k]), w([s.out])], {
+      pads: Array(4).fill(s.pad ?? 0), strides: [s.stride ?? 1, s.stride ?? 1], group, dilations: [s.dilation ?? 1, s.dilation ?? 1],
+    });
+    // A residual when the shapes allow it, so the epilogue reads a second tensor.
+    h = b.node("Relu", [s.out === c && (s.stride ?? 1) === 1 && s.k === 2 * (s.pad ?? 0) + 1 ? b.node("Add", [y, h]) : y]);
+    c = s.out;
+  }
+  b.output(h);
+  return b.build();
+}
+
+const NETS: Record<string, Model> = {
+  "3x3 pad 1, residual": convNet(8, [{ out: 8, k: 3, pad: 1 }, { out: 8, k: 3, pad: 1 }], 1),
+  "stride 2, 7x7, channels not a multiple of 4": convNet(3, [{ out: 6, k: 7, stride: 2, pad: 3 }, { out: 5, k: 1 }], 2),
+  "1x1, grouped, depthwise, dilated": convNet(8, [{ out: 16, k: 1 }, { out: 16, k: 3, pad: 1, group: 4 }, { out: 16, k: 3, pad: 2, group: 16, dilation: 2 }], 3),
+};
+
+function classifier(): Model {
+  const b = new GraphBuilder("classifier", { "": 17 });
+  const w = (name: string, shape: number[], seed: number) => b.weight(name, randomTensor("float32", shape, seed, -0.5, 0.5));
+  const x = b.input("x", "float32", [1, 4, 12, 12]);
+  const c1 = b.node("Relu", [b.node("Conv", [x, w("w1", [8, 4, 3, 3], 1), w("b1", [8], 2)], { pads: [1, 1, 1, 1] })]);
+  const p1 = b.node("MaxPool", [c1], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+  const p2 = b.node("AveragePool", [c1], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+  const cat = b.node("Concat", [p1, p2], { axis: 1 });
+  const g = b.node("Flatten", [b.node("GlobalAveragePool", [cat])]);
+  const fc = b.node("Gemm", [g, w("fc", [10, 16], 3), w("fcb", [10], 4)], { transB: 1 });
+  b.output(b.node("Softmax", [b.node("Tanh", [fc])], { axis: 1 }));
+  const m = b.node("MatMul", [b.node("Reshape", [cat, b.weight("shape", Tensor.fromBigInts("int64", [2], [16n, 36n]))]), w("mm", [36, 12], 5)]);
+  b.output(b.node("ReduceMean", [b.node("Sigmoid", [m])], { axes: [1], keepdims: 0 }));
+  return b.build();
+}
+
+for (const backend of ["wasm", "js"] as const) {
+  describe(`${backend} backend`, { timeout: 300_000 }, () => {
+    for (const [name, model] of Object.entries(NETS)) {
+      for (const threads of [1, 2]) it(`conv net (${name}), ${threads} thread(s)`, () => differential(model, backend, threads, [1, model.graph.inputs[0]!.type.shape![1] as number, 13, 11]));
+    }
+    it("a classifier (pooling, concat, global pooling, Gemm, Softmax, MatMul, ReduceMean), 2 threads", () => differential(classifier(), backend, 2, [1, 4, 12, 12]));
+
+    it("passes the same core conformance tests as the reference interpreter", async () => {
+      const opts = { list: CORE, json: true, timeout: 120 };
+      const [ref, got] = [await runConformance(NODE, { ...opts, backend: "reference" }), await runConformance(NODE, { ...opts, backend })];
+      const passed = (s: typeof ref) => s.tests.filter((t) => t.status === "passed").map((t) => t.name);
+      assert.deepEqual(passed(got), passed(ref));
+      assert.equal(got.error, 0);
+    });
+  });
+}
+
+describe("light models on the wasm backend", { timeout: 300_000 }, () => {
+  it("light_squeezenet runs fully compiled and matches the reference output", async () => {
+    const path = join(SHARED, "onnx", "light", "light_squeezenet.onnx");
+    const x = randomTensor("float32", [1, 3, 224, 224], 3, 0, 1);
+    const session = await InferenceSession.create(path, { backend: "wasm", threads: 2 });
+    const ref = await InferenceSession.create(path, { backend: "reference" });
+    try {
+      const [got, want] = [await session.run({ data_0: x }), await ref.run({ data_0: x })];
+      for (const [name, t] of Object.entries(want)) assert.ok(worst(got[name]!, t) < 1e-4, name);
+      assert.deepEqual(await session.fallbacks(), []);
+    } finally {
+      await session.release();
+    }
+  });
+});
