@@ -54,8 +54,10 @@ const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 export async function compileModel(model: Model, backend: CodegenBackend): Promise<CompiledModel> {
   const { model: optimized, stats } = optimize(model);
   const g = optimized.graph;
+  // Weights, and nodes computed from weights alone (evaluated below, once), know their types exactly.
+  const constants = new Map<string, Tensor>(g.initializers);
   const typeOf = (v: string): TensorType | undefined => {
-    const c = g.initializers.get(v);
+    const c = constants.get(v);
     return c ? { dtype: c.dtype, shape: c.shape } : g.valueTypes.get(v) ?? g.inputs.find((x) => x.name === v)?.type ?? g.outputs.find((x) => x.name === v)?.type;
   };
   const staticShape = (v: string): number[] => {
@@ -64,8 +66,6 @@ export async function compileModel(model: Model, backend: CodegenBackend): Promi
     return [...t.shape];
   };
 
-  // Weights, and nodes computed from weights alone (evaluated now, once).
-  const constants = new Map<string, Tensor>(g.initializers);
   const weightValues = constantValues(g);
   const reports: NodeReport[] = [];
   for (const node of g.nodes) {

@@ -79,7 +79,7 @@ function summarize(results: readonly TestResult[]): ConformanceSummary {
 
 function countFallbackOps(results: readonly TestResult[]): Record<string, number> {
   const counts = new Map<string, number>();
-  for (const r of results) for (const op of new Set((r.fallbacks ?? []).map((f) => f.slice(0, f.indexOf(":"))))) counts.set(op, (counts.get(op) ?? 0) + 1);
+  for (const r of results) for (const op of new Set((r.fallbacks ?? []).map((f) => f.slice(0, f.indexOf(": "))))) counts.set(op, (counts.get(op) ?? 0) + 1);
   return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]));
 }
 

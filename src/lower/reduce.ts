@@ -4,7 +4,7 @@
  * finishing arithmetic (a mean's division, softmax's normalization) composes on top of it.
  */
 import { type Reduce, reduceMax, reduceMin, reduceSum } from "../loopir/compute.js";
-import { type Expr, call, div, exp, lit, mul, sub, type Var } from "../loopir/expr.js";
+import { type Expr, add, and, call, div, exp, ge, lit, lt, mul, select, sub, type Var } from "../loopir/expr.js";
 import { reductionAxes } from "../ops/reduce.js";
 import { normAxis } from "../ops/util.js";
 import type { Access, OpLowerContext, OpLowering } from "./lowering.js";
@@ -88,6 +88,25 @@ function softmax(logarithm: boolean): OpLowering {
   };
 }
 
+/** LRN: x / (bias + alpha/size * sum of squares over the channel window)^beta. */
+const lrn: OpLowering = (ctx) => {
+  const x = ctx.inputs[0]!;
+  if (x.shape.length < 2) return "LRN of rank < 2";
+  const [alpha, beta, bias, size] = [ctx.attrs.float("alpha"), ctx.attrs.float("beta"), ctx.attrs.float("bias"), ctx.attrs.int("size")];
+  const channels = x.shape[1]!, lo = Math.floor((size - 1) / 2);
+  const r = ctx.reduceAxis(size);
+  const sq = ctx.stage(x.shape, (index) => {
+    const c = add(sub(index[1]!, lo), r.v);
+    const v = x.at([index[0]!, c, ...index.slice(2)]);
+    return reduceSum(select(and(ge(c, 0), lt(c, channels)), mul(v, v), f32(0)), [r]);
+  });
+  return [{
+    shape: x.shape,
+    // base^beta as exp(beta * log(base)); base >= bias > 0 for the usual positive bias.
+    at: (index: readonly Expr[]) => div(x.at(index), exp(mul(log(add(mul(sq.at(index), f32(alpha / size)), f32(bias))), f32(beta)))),
+  }];
+};
+
 export const REDUCE_LOWERINGS: Readonly<Record<string, OpLowering>> = {
   ReduceSum: reduceOp("sum", (x) => x),
   ReduceMean: reduceOp("sum", (x) => x, (r, n) => div(r, f32(n))),
@@ -101,4 +120,5 @@ export const REDUCE_LOWERINGS: Readonly<Record<string, OpLowering>> = {
   GlobalMaxPool: globalPool("max"),
   Softmax: softmax(false),
   LogSoftmax: softmax(true),
+  LRN: lrn,
 };

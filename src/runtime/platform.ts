@@ -8,6 +8,8 @@ export interface WorkerHandle {
   onMessage(handler: (message: unknown) => void): void;
   onError(handler: (error: Error) => void): void;
   terminate(): Promise<void>;
+  /** Let the process exit while this worker runs (after its listeners are attached, which re-reference it). */
+  unref(): void;
 }
 
 const isNode = typeof process !== "undefined" && !!process.versions?.node;
@@ -21,6 +23,7 @@ export async function startWorker(url: URL): Promise<WorkerHandle> {
       onMessage: (h) => w.on("message", h),
       onError: (h) => w.on("error", h),
       terminate: async () => { await w.terminate(); },
+      unref: () => w.unref(),
     };
   }
   const w = new Worker(url, { type: "module" });
@@ -29,7 +32,16 @@ export async function startWorker(url: URL): Promise<WorkerHandle> {
     onMessage: (h) => w.addEventListener("message", (e) => h(e.data)),
     onError: (h) => w.addEventListener("error", (e) => h(new Error(e.message))),
     terminate: async () => w.terminate(),
+    unref: () => undefined,
   };
+}
+
+/**
+ * Run `fn` once when the process has nothing else to do (Node's beforeExit): a worker blocked in
+ * Atomics.wait would otherwise hold up the exit even when unreferenced. Browsers end workers with the page.
+ */
+export function whenIdle(fn: () => void): void {
+  if (isNode) process.once("beforeExit", fn);
 }
 
 /** In a worker: the channel to the thread that started it. */

@@ -8,7 +8,7 @@ import { InternalError } from "../ir/errors.js";
 import { ARRIVED, CONTROL_INTS, EPOCH, KERNEL, STOP } from "./control.js";
 import type { KernelModule } from "../codegen/kernel-module.js";
 import { instantiateKernels, type Kernel } from "./kernel-module.js";
-import { canBlock, startWorker, type WorkerHandle } from "./platform.js";
+import { canBlock, startWorker, type WorkerHandle, whenIdle } from "./platform.js";
 import { waitUntil } from "./sync.js";
 import type { WorkerInit } from "./worker-entry.js";
 
@@ -16,6 +16,10 @@ export interface PoolStats {
   /** Steps run (each is one wake-up of every worker and one barrier). */
   readonly steps: number;
 }
+
+/** Pools not closed yet; closed when the process goes idle, so an unreleased session never keeps it alive. */
+const openPools = new Set<WorkerPool>();
+const closeOpenPools = () => openPools.forEach((p) => void p.close());
 
 export class WorkerPool {
   private steps = 0;
@@ -47,9 +51,14 @@ export class WorkerPool {
         const init: WorkerInit = { memory, module, controlOffset, index: i + 1, workers: threads };
         w.post(init);
       });
+      // A session the caller never released must not keep the process alive (see whenIdle).
+      w.unref();
       return w;
     }));
-    return new WorkerPool(threads, control, kernels, workers);
+    const pool = new WorkerPool(threads, control, kernels, workers);
+    if (openPools.size === 0) whenIdle(closeOpenPools);
+    openPools.add(pool);
+    return pool;
   }
 
   /** Run kernel k on every thread and return when all have finished. */
@@ -75,6 +84,7 @@ export class WorkerPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    openPools.delete(this);
     Atomics.store(this.control, KERNEL, STOP);
     Atomics.add(this.control, EPOCH, 1);
     Atomics.notify(this.control, EPOCH);

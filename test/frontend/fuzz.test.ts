@@ -43,7 +43,8 @@ const MODELS = [
   "test_blackmanwindow", "test_melweightmatrix", "test_rotary_embedding",
 ];
 
-const OPTIONS = { maxTensorBytes: 64 * 2 ** 20, maxElements: 2 ** 24 };
+/** The importer, inference and interpreter are fuzzed here; the code generators have their own tests. */
+const OPTIONS = { maxTensorBytes: 64 * 2 ** 20, maxElements: 2 ** 24, backend: "reference" } as const;
 /** Time one case (load plus all runs) may take before it counts as too slow, and before it counts as a hang. */
 const SLOW_MS = 4000;
 const HANG_MS = 6000;
