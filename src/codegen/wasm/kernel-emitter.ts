@@ -9,7 +9,7 @@
  * in locals instead of scratch (register-plan.ts).
  */
 import { InternalError, UnsupportedError } from "../../ir/errors.js";
-import { type Expr, FALSE, type ScalarType, TRUE, lit, loadsOf, varsOf } from "../../loopir/expr.js";
+import { type Expr, FALSE, type ScalarType, TRUE, ivar, lit, loadsOf, varsOf } from "../../loopir/expr.js";
 import { fromLinear, linearize } from "../../loopir/simplify.js";
 import type { For, Func, Stmt } from "../../loopir/stmt.js";
 import type { FunctionBuilder, Local } from "./function.js";
@@ -17,7 +17,8 @@ import { type MathHelpers, hasVectorForm, isHelper } from "./math.js";
 import type { ModuleBuilder } from "./module.js";
 import type { ValType } from "./opcodes.js";
 import { parallelLoop } from "./parallel-plan.js";
-import { MAX_PROMOTED_FLOATS, foldConstants, loopForm, promotion } from "./register-plan.js";
+import { foldConstants, loopForm, straightLine, visitAccesses } from "./accesses.js";
+import { MAX_PROMOTED_FLOATS, promotion } from "./register-plan.js";
 import { type ScratchLayout, elementBytes } from "./scratch-layout.js";
 import { type VectorPlan, laneZero } from "./vector-plan.js";
 
@@ -53,6 +54,8 @@ class KernelEmitter {
   private readonly homes = new Map<string, BufferHome>();
   /** Floats of the buffers currently promoted to locals. */
   private promotedFloats = 0;
+  /** Address pointers of the innermost runtime loop being emitted (variable v), by `pointerKey`. */
+  private pointers?: { readonly v: string; readonly locals: Map<string, Local> };
   private readonly parallel: For | undefined;
   private scratchBase?: Local;
 
@@ -148,9 +151,12 @@ class KernelEmitter {
     }
     const fb = this.fb;
     const i = this.bind(s.v);
+    const steps = straightLine(s.body) ? this.startPointers(s) : [];
     fb.i32Const(0); fb.localSet(i);
     const top = fb.loop();
     this.stmt(s.body);
+    for (const [p, step] of steps) { fb.localGet(p); fb.i32Const(step); fb.op("i32.add"); fb.localSet(p); }
+    this.pointers = undefined;
     fb.localGet(i); fb.i32Const(1); fb.op("i32.add"); fb.localTee(i);
     fb.i32Const(s.extent); fb.op("i32.lt_s"); fb.brIf(top);
     fb.end();
@@ -197,22 +203,53 @@ class KernelEmitter {
   }
 
   /**
+   * Strength reduction for an innermost loop: every memory access in its body at
+   * base + c*v (+ a constant) gets a pointer local, set to base's address before the loop and
+   * stepped by c elements per iteration, so the body does no index arithmetic (V8 neither
+   * hoists nor shares it). Returns the pointers and their steps in bytes.
+   */
+  private startPointers(s: For): [Local, number][] {
+    const fb = this.fb, steps: [Local, number][] = [], locals = new Map<string, Local>();
+    visitAccesses(s.body, this.consts, (b) => this.home(b).type, (x) => {
+      const home = this.home(x.buffer);
+      if (home.registers) return;
+      const split = splitIndex(x.index, s.v);
+      const key = split && pointerKey(home, split);
+      if (!split || !key || locals.has(key)) return;
+      const p = fb.local("i32", `p${locals.size}`);
+      this.scalar(split.base);
+      fb.i32Const(elementBytes(home.type) === 4 ? 2 : 3); fb.op("i32.shl");
+      if (home.local) { fb.localGet(this.scratchBase!); fb.op("i32.add"); }
+      fb.localSet(p);
+      locals.set(key, p);
+      if (split.coeff !== 0) steps.push([p, split.coeff * elementBytes(home.type)]);
+    });
+    this.pointers = { v: s.v, locals };
+    return steps;
+  }
+
+  /**
    * Pushes the dynamic part of an element's address and returns the memarg offset: the buffer's
    * offset plus the index's constant part, when the rest is a sum of loop variables (so never
    * negative, as the effective address does not wrap).
    */
   private address(home: MemoryHome, index: Expr): number {
     const fb = this.fb, bytes = elementBytes(home.type);
-    const l = linearize(index);
-    const split = l.c > 0 && [...l.terms].every(([x, k]) => x.kind === "var" && k > 0);
-    const dynamic = split ? fromLinear({ terms: l.terms, c: 0 }) : index;
+    const p = this.pointers && splitIndex(index, this.pointers.v);
+    const pointer = p && this.pointers!.locals.get(pointerKey(home, p));
+    if (pointer) {
+      fb.localGet(pointer);
+      return home.offset + p.offset * bytes;
+    }
+    const split = splitIndex(index);
+    const dynamic = split?.base ?? index, offset = split?.offset ?? 0;
     if (dynamic.kind === "const") fb.i32Const(dynamic.value * bytes);
     else {
       this.scalar(dynamic);
       fb.i32Const(bytes === 4 ? 2 : 3); fb.op("i32.shl");
     }
     if (home.local) { fb.localGet(this.scratchBase!); fb.op("i32.add"); }
-    return home.offset + (split ? l.c * bytes : 0);
+    return home.offset + offset * bytes;
   }
 
   /** The local of a promoted buffer's element `index` (a constant, as register-plan.ts checked), and its lane in a v128. */
@@ -425,3 +462,22 @@ class KernelEmitter {
 }
 
 const mentions = (e: Expr, v: string): boolean => varsOf(e).has(v);
+
+/**
+ * index = base + coeff*v + offset, with base free of v and of loads (so it can be computed
+ * ahead) and offset >= 0 split off only when base + coeff*v cannot be negative (a sum of loop
+ * variables): wasm's effective address adds the memarg offset without wrapping.
+ */
+function splitIndex(index: Expr, v?: string): { base: Expr; v?: string; coeff: number; offset: number } | undefined {
+  const l = linearize(index);
+  const x = v === undefined ? undefined : ivar(v);
+  const coeff = (x && l.terms.get(x)) ?? 0;
+  const rest = new Map([...l.terms].filter(([t]) => t !== x));
+  if ([...rest.keys()].some((t) => (v !== undefined && varsOf(t).has(v)) || loadsOf(t).length > 0)) return undefined;
+  const nonnegative = coeff >= 0 && [...rest].every(([t, k]) => t.kind === "var" && k > 0);
+  const offset = nonnegative && l.c > 0 ? l.c : 0;
+  return { base: fromLinear({ terms: rest, c: l.c - offset }), v, coeff, offset };
+}
+
+const pointerKey = (home: MemoryHome, s: { base: Expr; v?: string; coeff: number }) =>
+  `${home.local ? "scratch" : "memory"}|${home.type}|${s.base.id}|${s.v}|${s.coeff}`;
