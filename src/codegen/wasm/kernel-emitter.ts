@@ -465,7 +465,7 @@ const mentions = (e: Expr, v: string): boolean => varsOf(e).has(v);
 
 /**
  * index = base + coeff*v + offset, with base free of v and of loads (so it can be computed
- * ahead) and offset >= 0 split off only when base + coeff*v cannot be negative (a sum of loop
+ * ahead) and offset >= 0 split off only when base + coeff*v cannot be negative (built from loop
  * variables): wasm's effective address adds the memarg offset without wrapping.
  */
 function splitIndex(index: Expr, v?: string): { base: Expr; v?: string; coeff: number; offset: number } | undefined {
@@ -474,9 +474,18 @@ function splitIndex(index: Expr, v?: string): { base: Expr; v?: string; coeff: n
   const coeff = (x && l.terms.get(x)) ?? 0;
   const rest = new Map([...l.terms].filter(([t]) => t !== x));
   if ([...rest.keys()].some((t) => (v !== undefined && varsOf(t).has(v)) || loadsOf(t).length > 0)) return undefined;
-  const nonnegative = coeff >= 0 && [...rest].every(([t, k]) => t.kind === "var" && k > 0);
+  const nonnegative = coeff >= 0 && [...rest].every(([t, k]) => k > 0 && isNonnegative(t));
   const offset = nonnegative && l.c > 0 ? l.c : 0;
   return { base: fromLinear({ terms: rest, c: l.c - offset }), v, coeff, offset };
+}
+
+/** Loop variables, and sums, products, floor quotients and remainders of them by positive constants, are never negative. */
+function isNonnegative(e: Expr): boolean {
+  if (e.kind === "var") return true;
+  if (e.kind === "const") return e.value >= 0;
+  if (e.kind !== "binary" || e.type !== "int") return false;
+  if (e.op === "/" || e.op === "%") return isNonnegative(e.a) && e.b.kind === "const" && e.b.value > 0;
+  return (e.op === "+" || e.op === "*" || e.op === "min" || e.op === "max") && isNonnegative(e.a) && isNonnegative(e.b);
 }
 
 const pointerKey = (home: MemoryHome, s: { base: Expr; v?: string; coeff: number }) =>
