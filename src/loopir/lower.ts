@@ -4,9 +4,10 @@
  * Each stage at root becomes a loop nest over its leaf loops; the original axis values are
  * rebuilt from the split/fuse relations (`i = i.outer*4 + i.inner`). Splits whose factor does
  * not divide the extent get an if-guard placed just inside the innermost loop it depends on,
- * or, when peeled, a main loop plus a remainder copy of the nest. A reduction's init store goes
- * right before its first reduction loop when all spatial loops are outside the reduction loops,
- * else it is guarded by "every reduction loop is at 0". Inlined stages are substituted into
+ * or, when peeled, a main loop plus a remainder copy of the nest. A reduction's init goes right
+ * before its first reduction loop, as its own nest over the spatial loops inside the reduction
+ * (or, when one of those is peeled, guarded by "every reduction loop is at 0" inside the update,
+ * as the remainder copies need). Inlined stages are substituted into
  * their readers; attached (compute_at) stages and cache_read copies are emitted at the top of
  * their loop's body into a local buffer sized by bound inference, which the stage then reads
  * instead. Indices are then flattened and simplified against the loop ranges.
@@ -81,15 +82,30 @@ export function lower(s: Schedule, name = s.outputs.join("_")): Func {
     const value = substitute(inlined(body.kind === "reduce" ? body.value : body), axisValue);
     const reduceLoops = leaves.filter((l) => isReduceLoop(st, l));
     const firstReduce = leaves.findIndex((l) => reduceLoops.includes(l));
-    const hoistInit = reduceLoops.length > 0 && leaves.slice(firstReduce).every((l) => reduceLoops.includes(l));
+    // The init runs as its own nest before the first reduction loop (TVM's decompose_reduction),
+    // unless a peeled spatial loop inside would need the remainder copies: then it is guarded.
+    const peeledInside = st.relations.some((r) => r.kind === "split" && r.peel && extents0[r.parent]! % r.factor !== 0
+      && leaves.indexOf(r.outer) >= firstReduce && !reduceLoops.includes(r.outer));
+    const decomposeInit = reduceLoops.length > 0 && !peeledInside;
     const initStmt = body.kind === "reduce" ? store(t.name, index, body.init) : undefined;
+    const mentionsReduce = (e: Expr) => reduceLoops.some((l) => varsOf(e).has(prefix + l));
 
     function innermost(locals: Locals): Stmt {
       const v = rewriteLocals(value, locals);
       if (body.kind !== "reduce") return store(t.name, index, v);
       const old = load(t.name, index, t.type);
       const update = store(t.name, index, body.op === "sum" ? add(old, v) : binary(body.op, old, v));
-      return hoistInit ? update : seq([ifThen(and(...reduceLoops.map((l) => eq(leafVar(l), 0))), initStmt!), update]);
+      return decomposeInit ? update : seq([ifThen(and(...reduceLoops.map((l) => eq(leafVar(l), 0))), initStmt!), update]);
+    }
+
+    /** The init over the spatial loops inside the reduction, with their kinds and tail guards. */
+    function initNest(d: number, ext: Record<string, number>): Stmt {
+      const conds = guards.filter((g) => depthOf(g) > d && !mentionsReduce(g));
+      const init = conds.length > 0 ? ifThen(and(...conds), initStmt!) : initStmt!;
+      return leaves.slice(d).filter((l) => !reduceLoops.includes(l)).reduceRight<Stmt>((b, l) => {
+        const kind = st.kinds[l] === "unrolled" || (st.kinds[l] === "vectorized" && ext[l] === LANES) ? st.kinds[l]! : "serial";
+        return forLoop(prefix + l, ext[l]!, b, kind);
+      }, init);
     }
 
     function level(d: number, ext: Record<string, number>, ranges: Ranges, locals: Locals): Stmt {
@@ -124,7 +140,7 @@ export function lower(s: Schedule, name = s.outputs.join("_")): Func {
         fills.push([buf, copyNest(buf, src, b)]);
       }
       let rest = d === n ? innermost(nextLocals) : loop(d, ext, ranges, nextLocals);
-      if (hoistInit && d === firstReduce) rest = seq([initStmt!, rest]);
+      if (decomposeInit && d === firstReduce) rest = seq([initNest(d, ext), rest]);
       const conds = guards.filter((g) => depthOf(g) === d);
       if (conds.length > 0) rest = ifThen(and(...conds), rest);
       for (const [buf, fill] of fills.reverse()) rest = alloc(buf, seq([fill, rest]));

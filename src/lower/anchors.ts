@@ -85,7 +85,7 @@ export function lowerBlockedConv(ctx: AnchorContext, logicalIn: readonly number[
   const inChannels = logicalIn[1]!;
   if (inPerGroup * group !== inChannels || outChannels % group !== 0) return "Conv with inconsistent groups";
   const win = resolveWindow(readWindowAttrs(ctx, [kh, kw], false, ctx.attrs.string("auto_pad")), logicalIn.slice(2));
-  const geometry = { outChannels, inPerGroup, kernel: [kh, kw] as const };
+  const geometry = { inChannels, outChannels, group, kernel: [kh, kw] as [number, number] };
   const packed = ctx.addConstant(new Tensor("float32", packedConvWeightShape(geometry), packConvWeight(w.data as Float32Array, geometry)));
   const blocks = Math.ceil(outChannels / LANES);
   const biasValues = ctx.constant(2);
@@ -99,8 +99,7 @@ export function lowerBlockedConv(ctx: AnchorContext, logicalIn: readonly number[
       return outChannels % LANES === 0 ? value : select(lt(channel, outChannels), value, lit(0, "f32"));
     },
     kernel: (name, epilogue) => conv2dKernel({
-      name, x, w: packed, inChannels, outChannels, group, epilogue,
-      kernel: [kh, kw],
+      ...geometry, name, x, w: packed, epilogue,
       strides: [win.strides[0]!, win.strides[1]!],
       dilations: [win.dilations[0]!, win.dilations[1]!],
       pads: [win.padsBegin[0]!, win.padsBegin[1]!, win.padsEnd[0]!, win.padsEnd[1]!],

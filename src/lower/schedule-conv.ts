@@ -1,78 +1,139 @@
 /**
- * 2-D convolution on the blocked layout NCHW[4]c as a kernel: the output channel lanes are the
- * vector lanes, weights are packed [OC/4, IC/group, KH, KW, 4] so the four output channels of a
- * tap are contiguous, and the epilogue is applied to each accumulated element. The schedule
- * computes one output row (all of its width, four channels) per parallel iteration.
+ * The default 2-D convolution kernel on kiln's blocked layout NCHW[4]c (src/ops/layout.ts):
+ * direct convolution with the output-channel block of 4 as the f32x4 lanes.
+ *
+ * acc[n, ob, oy, ox, l] = sum over (input channel of the group, ky, kx) of
+ * x[n, ic, oy*sy + ky*dy - top, ox*sx + kx*dx - left] * w[ob*4 + l, ic, ky, kx] is computed one
+ * register tile of OWT output pixels x OCBT channel blocks at a time (compute_at at the tile
+ * loop, spatial loops unrolled and vectorized, so OWT * OCBT accumulators stay in v128
+ * registers); each reduction step is OWT broadcasts of an input value, OCBT loads of 4 output
+ * channels' weights, and OWT * OCBT multiply-adds. The input channel blocks are the innermost
+ * runtime loop, so its pointers step through the channel planes (a 1x1 convolution is a GEMM
+ * over the pixels). Padding is a zero-bordered copy of the input made before the product, so the
+ * inner loop never tests bounds.
+ *
+ * Groups: when a group's output channels fill whole blocks, the 4 lanes share one input channel
+ * (a broadcast); depthwise (one input and one output channel per group) reads 4 input channels
+ * as one vector, lane for lane; other groupings are correct but run lane by lane.
  */
+import { KilnError } from "../ir/errors.js";
 import { type Tensor, compute, reduceAxis, reduceSum } from "../loopir/compute.js";
-import { type Expr, type Var, add, and, div, ge, lit, lt, mod, mul, select, sub } from "../loopir/expr.js";
+import { type Expr, type Var, add, and, div, ge, lit, lt, min, mod, mul, select, sub } from "../loopir/expr.js";
 import type { Step } from "../loopir/schedule.js";
 import type { Kernel } from "./schedule-gemm.js";
 
 const LANES = 4;
+/** Accumulators in the register tile (PERF-NOTES: 8 of the 15 usable v128 registers). */
+const ACCUMULATORS = 8;
 
-export interface ConvSpec {
-  readonly name: string;
-  /** The input, blocked: [N, ceil(IC/4), H, W, 4]. */
-  readonly x: Tensor;
-  /** The weights packed by packConvWeight. */
-  readonly w: Tensor;
-  readonly inChannels: number;
-  readonly outChannels: number;
-  readonly kernel: readonly [number, number];
-  readonly strides: readonly [number, number];
-  /** top, left, bottom, right */
-  readonly pads: readonly [number, number, number, number];
-  readonly dilations: readonly [number, number];
-  readonly group: number;
-  /** Elementwise ops after the reduction, over the blocked output [N, ceil(OC/4), OH, OW, 4]. */
-  readonly epilogue?: (acc: Expr, index: readonly Var[]) => Expr;
+export interface ConvShape {
+  inChannels: number; outChannels: number; kernel: [number, number]; group: number;
 }
 
-export interface ConvWeightGeometry { readonly outChannels: number; readonly inPerGroup: number; readonly kernel: readonly [number, number] }
+export interface ConvSpec extends ConvShape {
+  name: string; x: Tensor /* placeholder [N, ceil(IC/4), H, W, 4] */; w: Tensor /* placeholder packedConvWeightShape */;
+  strides: [number, number]; pads: [number, number, number, number] /* top, left, bottom, right */; dilations: [number, number];
+  epilogue?: (acc: Expr, index: readonly Var[] /* over the blocked output [N, ceil(OC/4), OH, OW, 4] */) => Expr;
+}
 
-export const packedConvWeightShape = (g: ConvWeightGeometry): number[] =>
-  [Math.ceil(g.outChannels / LANES), g.inPerGroup, g.kernel[0], g.kernel[1], LANES];
+/** Weights as [ceil(OC/4), IC/group, KH, KW, 4]: output channel ob*4 + l at lane l (zero past OC). */
+export function packedConvWeightShape(s: ConvShape): number[] {
+  return [Math.ceil(s.outChannels / LANES), s.inChannels / s.group, s.kernel[0], s.kernel[1], LANES];
+}
 
-/** OIHW to [OC/4, I, KH, KW, 4], zero for the padding output channels. */
-export function packConvWeight(oihw: Float32Array, g: ConvWeightGeometry): Float32Array {
-  const [kh, kw] = g.kernel;
-  const shape = packedConvWeightShape(g);
-  const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  const taps = g.inPerGroup * kh * kw;
-  for (let o = 0; o < g.outChannels; o++) {
-    for (let t = 0; t < taps; t++) out[(Math.floor(o / LANES) * taps + t) * LANES + (o % LANES)] = oihw[o * taps + t]!;
+/** Packs ONNX OIHW weights [OC, IC/group, KH, KW] into packedConvWeightShape (once, at load time). */
+export function packConvWeight(oihw: Float32Array, s: ConvShape): Float32Array {
+  const [ocb, icg, kh, kw] = packedConvWeightShape(s) as [number, number, number, number];
+  const inner = icg * kh * kw;
+  if (oihw.length !== s.outChannels * inner) throw new KilnError(`packConvWeight: ${oihw.length} weights for [${s.outChannels}, ${icg}, ${kh}, ${kw}]`);
+  const out = new Float32Array(ocb * inner * LANES);
+  for (let oc = 0; oc < s.outChannels; oc++) {
+    for (let e = 0; e < inner; e++) out[(Math.floor(oc / LANES) * inner + e) * LANES + (oc % LANES)] = oihw[oc * inner + e]!;
   }
   return out;
 }
 
 export function conv2dKernel(spec: ConvSpec): Kernel {
-  const { x, w, name, kernel: [kh, kw], strides: [sh, sw], pads: [pt, pl, pb, pr], dilations: [dh, dw], group } = spec;
-  const [n, , h, wd] = x.shape as [number, number, number, number];
-  const oh = Math.floor((h + pt + pb - dh * (kh - 1) - 1) / sh) + 1;
-  const ow = Math.floor((wd + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
-  const icpg = spec.inChannels / group, ocpg = spec.outChannels / group;
-  const rc = reduceAxis(icpg, "rc"), ry = reduceAxis(kh, "ry"), rx = reduceAxis(kw, "rx");
-  const shape = [n, Math.ceil(spec.outChannels / LANES), oh, ow, LANES];
-  const acc = compute(`${name}.acc`, shape, (b, ocb, y, xx, l) => {
-    const c = group === 1 ? rc.v : add(mul(div(add(mul(ocb, LANES), l), ocpg), icpg), rc.v);
-    const iy = add(sub(mul(y, sh), pt), mul(ry.v, dh)), ix = add(sub(mul(xx, sw), pl), mul(rx.v, dw));
-    const inside = and(ge(iy, 0), lt(iy, h), ge(ix, 0), lt(ix, wd));
-    const xv = select(inside, x.at(b, div(c, LANES), iy, ix, mod(c, LANES)), lit(0, "f32"));
-    return reduceSum(mul(xv, w.at(ocb, rc, ry, rx, l)), [rc, ry, rx]);
+  const { name, x, w, group } = spec;
+  const [n, icb, h, wd] = x.shape as [number, number, number, number];
+  const [kh, kw] = spec.kernel, [sy, sx] = spec.strides, [dy, dx] = spec.dilations;
+  const [top, left, bottom, right] = spec.pads;
+  const fail = (why: string): never => { throw new KilnError(`conv ${name}: ${why}`); };
+  if (x.shape.length !== 5 || x.shape[4] !== LANES || icb !== Math.ceil(spec.inChannels / LANES)) fail(`input [${x.shape}] is not [N, ceil(${spec.inChannels}/4), H, W, 4]`);
+  if (spec.inChannels % group !== 0 || spec.outChannels % group !== 0) fail(`group ${group} does not divide the channels`);
+  if (w.shape.join() !== packedConvWeightShape(spec).join()) fail(`weights [${w.shape}] are not [${packedConvWeightShape(spec)}]`);
+  const icg = spec.inChannels / group, ocg = spec.outChannels / group, ocb = Math.ceil(spec.outChannels / LANES);
+  const oh = Math.floor((h + top + bottom - dy * (kh - 1) - 1) / sy) + 1, ow = Math.floor((wd + left + right - dx * (kw - 1) - 1) / sx) + 1;
+  if (oh < 1 || ow < 1) fail("the output is empty");
+
+  // A zero-bordered copy of the input when there is padding.
+  const padded = top + left + bottom + right > 0;
+  const xp = padded ? compute(`${name}_pad`, [n, icb, h + top + bottom, wd + left + right, LANES], (...ix) => {
+    const [b, c, y, xx, l] = ix as [Var, Var, Var, Var, Var];
+    const iy = sub(y, top), ixx = sub(xx, left);
+    return select(and(ge(iy, 0), lt(iy, h), ge(ixx, 0), lt(ixx, wd)), x.at(b, c, iy, ixx, l), lit(0, "f32"));
+  }) : x;
+
+  // Input channel `ic` at a lane, as block and lane of the blocked input.
+  const broadcast = ocg % LANES === 0, depthwise = icg === 1 && ocg === 1;
+  const blocked = broadcast && icg % LANES === 0;
+  const ky = reduceAxis(kh, "ky"), kx = reduceAxis(kw, "kx");
+  const rb = reduceAxis(blocked ? icg / LANES : icg, "rc"), rl = reduceAxis(LANES, "rl");
+  const axes = blocked ? [ky, kx, rb, rl] : [ky, kx, rb];
+  const acc = compute(`${name}_acc`, [n, ocb, oh, ow, LANES], (...ix) => {
+    const [b, ob, oy, ox, l] = ix as [Var, Var, Var, Var, Var];
+    const iy = add(mul(oy, sy), mul(ky.v, dy)), ixx = add(mul(ox, sx), mul(kx.v, dx));
+    const input = (ic: Expr) => xp.at(b, div(ic, LANES), iy, ixx, mod(ic, LANES));
+    const xv = blocked ? xp.at(b, add(mul(div(mul(ob, LANES), ocg), icg / LANES), rb.v), iy, ixx, rl.v)
+      : depthwise ? xp.at(b, ob, iy, ixx, l)
+      // Padding lanes (oc >= OC) read a real channel; their weights are zero.
+      : input(add(mul(div(broadcast ? mul(ob, LANES) : min(add(mul(ob, LANES), l), spec.outChannels - 1), ocg), icg), rb.v));
+    const r = blocked ? add(mul(rb.v, LANES), rl.v) : rb.v;
+    return reduceSum(mul(xv, w.at(ob, r, ky.v, kx.v, l)), axes);
   });
-  const out = compute(name, shape, (b, ocb, y, xx, l) => {
-    const index = [b, ocb, y, xx, l];
-    return spec.epilogue ? spec.epilogue(acc.at(...index), index) : acc.at(...index);
-  });
+  const out = compute(name, [n, ocb, oh, ow, LANES], (...ix) => (spec.epilogue ?? ((v) => v))(acc.at(...ix), ix));
+  return { outputs: [out], steps: convSteps(out, acc, padded ? xp : undefined, tile(ow, ocb), blocked) };
+}
+
+/**
+ * The register tile OWT pixels x OCBT channel blocks: among the tiles of at most 8 accumulators
+ * that divide the output (no tails), the fewest loads per multiply-add, (OWT + OCBT) / (OWT * OCBT).
+ */
+function tile(ow: number, ocb: number): { owt: number; ocbt: number } {
+  let best = { owt: 1, ocbt: 1 }, cost = Infinity;
+  for (let owt = 1; owt <= ACCUMULATORS; owt++) {
+    for (let ocbt = 1; owt * ocbt <= ACCUMULATORS; ocbt++) {
+      if (ow % owt !== 0 || ocb % ocbt !== 0) continue;
+      const c = (owt + ocbt) / (owt * ocbt);
+      if (c < cost - 1e-9) { best = { owt, ocbt }; cost = c; }
+    }
+  }
+  return best;
+}
+
+function convSteps(out: Tensor, acc: Tensor, pad: Tensor | undefined, t: { owt: number; ocbt: number }, blocked: boolean): Step[] {
+  // Axes of the variadic computes: i0..i4 = n, ob, oy, ox, l.
+  const o = out.name, c = acc.name;
   const steps: Step[] = [
-    { kind: "fuse", stage: name, outer: "b", inner: "ocb" },
-    { kind: "fuse", stage: name, outer: "b.ocb.fused", inner: "y" },
-    { kind: "parallel", stage: name, loop: "b.ocb.fused.y.fused" },
-    { kind: "vectorize", stage: name, loop: "l" },
-    { kind: "compute_at", stage: acc.name, consumer: name, loop: "b.ocb.fused.y.fused" },
-    { kind: "reorder", stage: acc.name, loops: ["rc", "ry", "rx", "xx", "l"] },
-    { kind: "vectorize", stage: acc.name, loop: "l" },
+    { kind: "split", stage: o, loop: "i1", factor: t.ocbt },
+    { kind: "split", stage: o, loop: "i3", factor: t.owt },
+    { kind: "reorder", stage: o, loops: ["i0", "i1.outer", "i2", "i3.outer", "i1.inner", "i3.inner", "i4"] },
+    { kind: "unroll", stage: o, loop: "i1.inner" },
+    { kind: "unroll", stage: o, loop: "i3.inner" },
+    { kind: "vectorize", stage: o, loop: "i4" },
+    { kind: "fuse", stage: o, outer: "i0", inner: "i1.outer" },
+    { kind: "fuse", stage: o, outer: "i0.i1.outer.fused", inner: "i2" },
+    { kind: "parallel", stage: o, loop: "i0.i1.outer.fused.i2.fused" },
+    // The accumulator tile, split like the output's (schedules see whole-tensor extents).
+    { kind: "compute_at", stage: c, consumer: o, loop: "i3.outer" },
+    { kind: "split", stage: c, loop: "i1", factor: t.ocbt },
+    { kind: "split", stage: c, loop: "i3", factor: t.owt },
+    { kind: "reorder", stage: c, loops: ["ky", "kx", "rc", ...(blocked ? ["rl"] : []), "i1.inner", "i3.inner", "i4"] },
+    ...(blocked ? [{ kind: "unroll", stage: c, loop: "rl" } as const] : []),
+    { kind: "unroll", stage: c, loop: "i1.inner" },
+    { kind: "unroll", stage: c, loop: "i3.inner" },
+    { kind: "vectorize", stage: c, loop: "i4" },
   ];
-  return { outputs: [out], steps };
+  if (pad) steps.push({ kind: "vectorize", stage: pad.name, loop: "i4" });
+  return steps;
 }

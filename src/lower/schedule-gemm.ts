@@ -1,67 +1,147 @@
 /**
- * MatMul/Gemm as a kernel: the product as a reduction stage and the epilogue (bias, activation,
- * residual) applied to each accumulated element. The schedule computes one output row per
- * parallel iteration, vectorized along the columns.
+ * The default GEMM kernel: tensor expressions plus a schedule for a register-blocked matrix
+ * product with an elementwise epilogue, for the wasm back end.
+ *
+ * out = epilogue(acc) where acc[b..., i, j] = sum_k A[b..., i, k] * B[b..., k, j] is computed one
+ * MR x NR tile at a time (compute_at at the tile loop) with its spatial loops inside k, unrolled
+ * and vectorized, so the tile lives in MR * NR/4 v128 registers (register-plan.ts) and every k
+ * step is MR broadcasts, NR/4 loads and MR * NR/4 multiply-adds. The tile is padded up to whole
+ * tiles; operands are packed into zero-padded panels when a tail needs the padding, when B is
+ * transposed (its rows must be contiguous for f32x4 loads), or, for B, when enough row tiles
+ * reuse each panel to pay for the copy. Column panels are the outer, parallel loop (fused with
+ * the batch loops), so a panel of B stays in cache while the row tiles pass over it.
  */
 import { type Tensor, compute, reduceAxis, reduceSum } from "../loopir/compute.js";
-import { type Expr, type Var, lit, mul } from "../loopir/expr.js";
+import { type Expr, type Var, add, div, lit, lt, mod, mul, select } from "../loopir/expr.js";
+import { KilnError } from "../ir/errors.js";
 import type { Step } from "../loopir/schedule.js";
 
 export interface Kernel { readonly outputs: readonly Tensor[]; readonly steps: readonly Step[] }
 
-export interface GemmSpec {
-  readonly name: string;
-  readonly a: Tensor;
-  readonly b: Tensor;
-  readonly transA?: boolean;
-  readonly transB?: boolean;
-  /** Batch dims of the output; a's and b's batch dims are equal to them or 1 (broadcast). */
-  readonly batch?: readonly number[];
-  /** Elementwise ops after the reduction, given the accumulated value and the output index. */
-  readonly epilogue?: (acc: Expr, index: readonly Var[]) => Expr;
-}
+/** Accumulators in the register tile: 8 of the 15 usable v128 registers (PERF-NOTES). */
+const ACCUMULATORS = 8;
+const LANES = 4;
+/** Row tiles that must share a panel of B before packing it pays for the copy. */
+const PACK_B_MIN_ROW_TILES = 4;
 
-/** Index into an operand's batch dims for the output's batch index (broadcast dims read 0). */
-function batchIndex(t: Tensor, batch: readonly Var[]): Expr[] {
-  const dims = t.shape.slice(0, -2);
-  const offset = batch.length - dims.length;
-  return dims.map((d, j) => (d === 1 ? lit(0, "int") : batch[offset + j]!));
-}
-
-export function gemmKernel(spec: GemmSpec): Kernel {
-  const { a, b, name } = spec;
+/** out[b..., i, j] = epilogue(sum_k A[b..., i, k] * B[b..., k, j], [b..., i, j]) with numpy-style batch broadcasting
+ *  already resolved by the caller: `a` and `b` are placeholders of rank 2 or more; transA/transB swap their last two axes. */
+export function gemmKernel(spec: {
+  name: string; a: Tensor; b: Tensor; transA?: boolean; transB?: boolean;
+  /** batch dims of the output; a/b batch dims are either equal or 1 (broadcast) */
+  batch?: readonly number[];
+  epilogue?: (acc: Expr, index: readonly Var[]) => Expr;
+}): Kernel {
+  const { name, a, b } = spec;
   const batch = spec.batch ?? [];
-  const ra = a.shape.length, rb = b.shape.length;
-  const M = spec.transA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
-  const K = spec.transA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
-  const N = spec.transB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
-  const k = reduceAxis(K, "k");
-  const shape = [...batch, M, N];
-  const acc = compute(`${name}.acc`, shape, (...index) => {
-    const bi = index.slice(0, -2), i = index[index.length - 2]!, j = index[index.length - 1]!;
-    const av = a.at(...batchIndex(a, bi), ...(spec.transA ? [k.v, i] : [i, k.v]));
-    const bv = b.at(...batchIndex(b, bi), ...(spec.transB ? [j, k.v] : [k.v, j]));
-    return reduceSum(mul(av, bv), [k]);
-  });
-  const out = compute(name, shape, (...index) => (spec.epilogue ? spec.epilogue(acc.at(...index), index) : acc.at(...index)));
-  const r = shape.length;
-  const axis = (d: number) => `i${d}`;
-  const steps: Step[] = [];
-  // Rows (batch dims fused with i) in parallel; each computes its row of the product locally.
-  let rows = axis(0);
-  for (let d = 1; d < r - 1; d++) {
-    steps.push({ kind: "fuse", stage: name, outer: rows, inner: axis(d) });
-    rows = `${rows}.${axis(d)}.fused`;
-  }
-  const j = axis(r - 1);
-  steps.push({ kind: "parallel", stage: name, loop: rows });
-  steps.push({ kind: "compute_at", stage: acc.name, consumer: name, loop: rows });
-  steps.push({ kind: "reorder", stage: acc.name, loops: ["k", j] });
-  if (N % 4 === 0) {
-    for (const stage of [acc.name, name]) {
-      steps.push({ kind: "split", stage, loop: j, factor: 4 });
-      steps.push({ kind: "vectorize", stage, loop: `${j}.inner` });
+  const fail = (why: string): never => { throw new KilnError(`gemm ${name}: ${why}`); };
+  if (a.shape.length < 2 || b.shape.length < 2) fail(`operands need rank 2 or more, got [${a.shape}] and [${b.shape}]`);
+  const [m, ka] = lastTwo(a, spec.transA), [kb, n] = lastTwo(b, spec.transB);
+  if (ka !== kb) fail(`inner dimensions differ: [${a.shape}]${spec.transA ? "^T" : ""} x [${b.shape}]${spec.transB ? "^T" : ""}`);
+  for (const t of [a, b]) {
+    const dims = t.shape.slice(0, -2);
+    if (dims.length > batch.length || dims.some((d, i) => d !== 1 && d !== batch[batch.length - dims.length + i])) {
+      fail(`batch dims [${dims}] of ${t.name} do not broadcast to [${batch}]`);
     }
   }
-  return { outputs: [out], steps };
+  const k = ka;
+  const t = tiles(m, n, spec.transB ?? false);
+  const mp = Math.ceil(m / t.mr) * t.mr, np = Math.ceil(n / t.nr) * t.nr;
+
+  // An operand's batch index for the output's `bs`: right-aligned, broadcast dims at 0.
+  const batchIndex = (x: Tensor, bs: readonly Expr[]) => x.shape.slice(0, -2).map((d, i) => (d === 1 ? lit(0, "int") : bs[bs.length - (x.shape.length - 2) + i]!));
+  const aAt = (own: readonly Expr[], i: Expr, kk: Expr) => a.at(...own, ...(spec.transA ? [kk, i] : [i, kk]));
+  const bAt = (own: readonly Expr[], kk: Expr, j: Expr) => b.at(...own, ...(spec.transB ? [j, kk] : [kk, j]));
+  const aBatch = a.shape.slice(0, -2), bBatch = b.shape.slice(0, -2);
+
+  // Panels: pa[b..., io, k, ii] = A[b..., io*MR + ii, k] and pb[b..., jo, k, ji] = B[b..., k, jo*NR + ji], zero past the edge.
+  const pa = t.packA ? compute(`${name}_pa`, [...aBatch, mp / t.mr, k, t.mr], (...ix) => {
+    const [io, kk, ii] = ix.slice(-3) as [Var, Var, Var];
+    const i = add(mul(io, t.mr), ii);
+    return guarded(lt(i, m), aAt(ix.slice(0, -3), i, kk), mp > m);
+  }) : undefined;
+  const pb = t.packB ? compute(`${name}_pb`, [...bBatch, np / t.nr, k, t.nr], (...ix) => {
+    const [jo, kk, ji] = ix.slice(-3) as [Var, Var, Var];
+    const j = add(mul(jo, t.nr), ji);
+    return guarded(lt(j, n), bAt(ix.slice(0, -3), kk, j), np > n);
+  }) : undefined;
+
+  const kAxis = reduceAxis(k, "k");
+  const acc = compute(`${name}_acc`, [...batch, mp, np], (...ix) => {
+    const bs = ix.slice(0, -2), [i, j] = ix.slice(-2) as [Var, Var];
+    const av = pa ? pa.at(...batchIndex(a, bs), div(i, t.mr), kAxis, mod(i, t.mr)) : aAt(batchIndex(a, bs), i, kAxis.v);
+    const bv = pb ? pb.at(...batchIndex(b, bs), div(j, t.nr), kAxis, mod(j, t.nr)) : bAt(batchIndex(b, bs), kAxis.v, j);
+    return reduceSum(mul(av, bv), [kAxis]);
+  });
+  const out = compute(name, [...batch, m, n], (...ix) => (spec.epilogue ?? ((x) => x))(acc.at(...ix), ix));
+  return { outputs: [out], steps: gemmSteps(out, acc, [pa, pb], t) };
 }
+
+interface Tiles {
+  /** Rows and columns of the register tile (columns a multiple of 4). */
+  readonly mr: number;
+  readonly nr: number;
+  readonly packA: boolean;
+  readonly packB: boolean;
+}
+
+/**
+ * MR x NR with MR * NR/4 = 8 accumulators: 4x8 for real matrices, and for short ones (M < 4)
+ * all rows and wider columns; the widest such NR that divides N avoids packing B.
+ */
+function tiles(m: number, n: number, transB: boolean): Tiles {
+  const mr = Math.min(m, 4);
+  const widths = [1, 2, 4, 8].filter((v) => mr * v <= ACCUMULATORS).map((v) => v * LANES).reverse();
+  const nr = widths.find((w) => n % w === 0) ?? widths[0]!;
+  const rowTiles = Math.ceil(m / mr);
+  return { mr, nr, packA: m % mr !== 0, packB: transB || n % nr !== 0 || rowTiles >= PACK_B_MIN_ROW_TILES };
+}
+
+/** Loop names: compute() names the axes of variadic callbacks i0, i1, ... */
+const axis = (d: number) => `i${d}`;
+
+function gemmSteps(out: Tensor, acc: Tensor, packs: readonly (Tensor | undefined)[], t: Tiles): Step[] {
+  const r = out.shape.length, nb = r - 2, [mi, nj] = [axis(r - 2), axis(r - 1)];
+  const o = out.name, c = acc.name;
+  const steps: Step[] = [
+    { kind: "tile", stage: o, x: mi, y: nj, xFactor: t.mr, yFactor: t.nr },
+    { kind: "split", stage: o, loop: `${nj}.inner`, factor: LANES },
+    { kind: "reorder", stage: o, loops: [`${nj}.outer`, `${mi}.outer`] },
+    { kind: "unroll", stage: o, loop: `${mi}.inner` },
+    { kind: "unroll", stage: o, loop: `${nj}.inner.outer` },
+    { kind: "vectorize", stage: o, loop: `${nj}.inner.inner` },
+  ];
+  // One parallel loop over the batch and the column panels.
+  let par = `${nj}.outer`;
+  for (let d = nb - 1; d >= 0; d--) {
+    steps.push({ kind: "fuse", stage: o, outer: axis(d), inner: par });
+    par = `${axis(d)}.${par}.fused`;
+  }
+  steps.push({ kind: "parallel", stage: o, loop: par });
+  steps.push(
+    // The accumulator tile, split like the output's tile (schedules see whole-tensor extents;
+    // inside the MR x NR box the outer loops have one iteration and vanish).
+    { kind: "compute_at", stage: c, consumer: o, loop: `${mi}.outer` },
+    { kind: "tile", stage: c, x: mi, y: nj, xFactor: t.mr, yFactor: t.nr },
+    { kind: "split", stage: c, loop: `${nj}.inner`, factor: LANES },
+    { kind: "reorder", stage: c, loops: ["k", `${mi}.inner`, `${nj}.inner.outer`, `${nj}.inner.inner`] },
+    { kind: "unroll", stage: c, loop: `${mi}.inner` },
+    { kind: "unroll", stage: c, loop: `${nj}.inner.outer` },
+    { kind: "vectorize", stage: c, loop: `${nj}.inner.inner` },
+  );
+  // Packing copies run before the product; a panel's innermost axis is contiguous in it.
+  for (const p of packs) {
+    if (!p) continue;
+    const last = axis(p.shape.length - 1);
+    steps.push({ kind: "split", stage: p.name, loop: last, factor: LANES }, { kind: "vectorize", stage: p.name, loop: `${last}.inner` });
+  }
+  return steps;
+}
+
+function lastTwo(x: Tensor, trans = false): [number, number] {
+  const [p, q] = x.shape.slice(-2) as [number, number];
+  return trans ? [q, p] : [p, q];
+}
+
+/** `value` where `inside`, else 0; no select when nothing lies outside. */
+const guarded = (inside: Expr, value: Expr, padded: boolean): Expr => (padded ? select(inside, value, lit(0, value.type)) : value);

@@ -1,13 +1,21 @@
 /**
  * Runs lowered loop IR through the wasm code generator and the worker pool on one shared memory:
- * the pool's control block at 0, then every input and output, then the workers' scratch.
+ * the pool's control block at 0, then every input and output, then the workers' scratch; and
+ * checks it against the loop IR interpreter.
  */
+import assert from "node:assert/strict";
 import { compileKernels, type Placement } from "../../src/codegen/wasm/compile-kernels.js";
+import { detectFeatures } from "../../src/codegen/wasm/features.js";
 import type { WasmFeatures } from "../../src/codegen/wasm/opcodes.js";
 import { layoutScratch } from "../../src/codegen/wasm/scratch-layout.js";
 import { shapeSize } from "../../src/ir/tensor.js";
-import type { Buffer } from "../../src/loopir/interpret.js";
-import type { BufferDecl, Func } from "../../src/loopir/stmt.js";
+import type { Tensor } from "../../src/loopir/compute.js";
+import { type Buffer, interpret } from "../../src/loopir/interpret.js";
+import { lower } from "../../src/loopir/lower.js";
+import { printFunc } from "../../src/loopir/print.js";
+import { type Step, replay } from "../../src/loopir/schedule.js";
+import type { BufferDecl, Func, Stmt } from "../../src/loopir/stmt.js";
+import { inputsFor, mismatch } from "../loopir/harness.js";
 import { CONTROL_BYTES } from "../../src/runtime/control.js";
 import { WorkerPool } from "../../src/runtime/worker-pool.js";
 
@@ -46,4 +54,36 @@ export async function runWasm(funcs: readonly Func[], inputs: Readonly<Record<st
     await pool.close();
   }
   return Object.fromEntries(outputs.map((o) => [o, view(o).slice()]));
+}
+
+export function interpretAll(f: Func, inputs: Record<string, Buffer>): Record<string, Buffer> {
+  const outs = Object.fromEntries(f.outputs.map((o) => [o.name, o.type === "f32" ? new Float32Array(shapeSize(o.shape)) : new Float64Array(shapeSize(o.shape))]));
+  interpret(f, { ...inputs, ...outs });
+  return outs;
+}
+
+const anyStmt = (s: Stmt, p: (s: Stmt) => boolean): boolean =>
+  p(s) || (s.kind === "seq" ? s.body.some((b) => anyStmt(b, p)) : s.kind === "for" || s.kind === "alloc" ? anyStmt(s.body, p) : s.kind === "if" ? anyStmt(s.then, p) : false);
+const usesMath = (f: Func) => /\b(exp|log|tanh|erf|sigmoid)\(/.test(printFunc(f));
+
+/** rtol 0 for index-only code; 1e-5 where math calls or a fused multiply-add may round differently. */
+function tolerance(f: Func, features: WasmFeatures): number {
+  const vectorLoops = anyStmt(f.body, (s) => s.kind === "for" && s.loop === "vectorized");
+  return usesMath(f) || (features.relaxedSimd && vectorLoops) ? 1e-5 : 0;
+}
+
+/** Lowers `outputs` under `steps` and checks the wasm kernel on 1 and 2 threads against the interpreter. */
+export async function check(outputs: readonly Tensor[], steps: readonly Step[], seed: number): Promise<void> {
+  const features = await detectFeatures();
+  const f = lower(replay(outputs, steps));
+  const inputs = inputsFor(outputs, seed);
+  const want = interpretAll(f, inputs);
+  const rtol = tolerance(f, features);
+  for (const threads of [1, 2]) {
+    const got = await runWasm([f], inputs, threads, features);
+    for (const o of f.outputs) {
+      const bad = mismatch(got[o.name]!, want[o.name]!, rtol, rtol ? 1e-7 : 0);
+      assert.equal(bad, -1, `${threads} thread(s), ${o.name}[${bad}] = ${got[o.name]![bad]}, want ${want[o.name]![bad]}`);
+    }
+  }
 }

@@ -12,48 +12,14 @@ import { detectFeatures } from "../../src/codegen/wasm/features.js";
 import { parallelLoop } from "../../src/codegen/wasm/parallel-plan.js";
 import { printModule } from "../../src/codegen/wasm/wat.js";
 import { InternalError } from "../../src/ir/errors.js";
-import { shapeSize } from "../../src/ir/tensor.js";
 import { type Tensor, compute, placeholder, reduceAxis, reduceMax, reduceSum } from "../../src/loopir/compute.js";
 import { type Expr, add, call, cast, exp, max, mul, sigmoid, tanh } from "../../src/loopir/expr.js";
-import { type Buffer, interpret } from "../../src/loopir/interpret.js";
 import { lower } from "../../src/loopir/lower.js";
-import { printFunc } from "../../src/loopir/print.js";
 import { type Step, replay } from "../../src/loopir/schedule.js";
-import type { Func, Stmt } from "../../src/loopir/stmt.js";
 import { convBiasRelu, inputsFor, matmulChain, mismatch, softmax } from "../loopir/harness.js";
-import { placeAll, runWasm } from "./loopir-wasm-harness.js";
+import { check, interpretAll, placeAll, runWasm } from "./loopir-wasm-harness.js";
 
 const features = await detectFeatures();
-
-function interpretAll(f: Func, inputs: Record<string, Buffer>): Record<string, Buffer> {
-  const outs = Object.fromEntries(f.outputs.map((o) => [o.name, o.type === "f32" ? new Float32Array(shapeSize(o.shape)) : new Float64Array(shapeSize(o.shape))]));
-  interpret(f, { ...inputs, ...outs });
-  return outs;
-}
-
-const anyStmt = (s: Stmt, p: (s: Stmt) => boolean): boolean =>
-  p(s) || (s.kind === "seq" ? s.body.some((b) => anyStmt(b, p)) : s.kind === "for" || s.kind === "alloc" ? anyStmt(s.body, p) : s.kind === "if" ? anyStmt(s.then, p) : false);
-const usesMath = (f: Func) => /\b(exp|log|tanh|erf|sigmoid)\(/.test(printFunc(f));
-
-/** rtol 0 for index-only code; 1e-5 where math calls or a fused multiply-add may round differently. */
-function tolerance(f: Func): number {
-  const vectorLoops = anyStmt(f.body, (s) => s.kind === "for" && s.loop === "vectorized");
-  return usesMath(f) || (features.relaxedSimd && vectorLoops) ? 1e-5 : 0;
-}
-
-async function check(outputs: readonly Tensor[], steps: readonly Step[], seed: number): Promise<void> {
-  const f = lower(replay(outputs, steps));
-  const inputs = inputsFor(outputs, seed);
-  const want = interpretAll(f, inputs);
-  const rtol = tolerance(f);
-  for (const threads of [1, 2]) {
-    const got = await runWasm([f], inputs, threads, features);
-    for (const o of f.outputs) {
-      const bad = mismatch(got[o.name]!, want[o.name]!, rtol, rtol ? 1e-7 : 0);
-      assert.equal(bad, -1, `${threads} thread(s), ${o.name}[${bad}] = ${got[o.name]![bad]}, want ${want[o.name]![bad]}`);
-    }
-  }
-}
 
 describe("wasm kernels: MatMul + bias + relu", { timeout: 60_000 }, () => {
   const schedules: Record<string, Step[]> = {

@@ -42,11 +42,12 @@ func C(A: f32[8, 6], B: f32[6, 10]) -> (C: f32[8, 10]):
   for i.outer in 0..2:
     for j.outer in 0..3:
       for i.inner in 0..4:
+        vectorized for j.inner in 0..4:
+          if j.outer * 4 + j.inner < 10:
+            C[i.outer * 40 + i.inner * 10 + j.outer * 4 + j.inner] = 0.0
         for k in 0..6:
           vectorized for j.inner in 0..4:
             if j.outer * 4 + j.inner < 10:
-              if k == 0:
-                C[i.outer * 40 + i.inner * 10 + j.outer * 4 + j.inner] = 0.0
               C[i.outer * 40 + i.inner * 10 + j.outer * 4 + j.inner] = C[i.outer * 40 + i.inner * 10 + j.outer * 4 + j.inner] + A[i.outer * 24 + i.inner * 6 + k] * B[k * 10 + j.outer * 4 + j.inner]
 `);
   });
@@ -57,16 +58,16 @@ func C(A: f32[8, 6], B: f32[6, 10]) -> (C: f32[8, 10]):
   for i.outer in 0..2:
     for j.outer in 0..2:
       for i.inner in 0..4:
+        vectorized for j.inner in 0..4:
+          C[i.outer * 40 + i.inner * 10 + j.outer * 4 + j.inner] = 0.0
         for k in 0..6:
           vectorized for j.inner in 0..4:
-            if k == 0:
-              C[i.outer * 40 + i.inner * 10 + j.outer * 4 + j.inner] = 0.0
             C[i.outer * 40 + i.inner * 10 + j.outer * 4 + j.inner] = C[i.outer * 40 + i.inner * 10 + j.outer * 4 + j.inner] + A[i.outer * 24 + i.inner * 6 + k] * B[k * 10 + j.outer * 4 + j.inner]
     for i.inner in 0..4:
+      for j.inner in 0..2:
+        C[i.outer * 40 + i.inner * 10 + j.inner + 8] = 0.0
       for k in 0..6:
         for j.inner in 0..2:
-          if k == 0:
-            C[i.outer * 40 + i.inner * 10 + j.inner + 8] = 0.0
           C[i.outer * 40 + i.inner * 10 + j.inner + 8] = C[i.outer * 40 + i.inner * 10 + j.inner + 8] + A[i.outer * 24 + i.inner * 6 + k] * B[k * 10 + j.inner + 8]
 `);
   });

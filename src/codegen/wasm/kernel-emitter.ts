@@ -3,18 +3,24 @@
  * to structured control flow (loops as do-while, empty ones dropped); index
  * arithmetic is i32 with the IR's floor division; f32/f64 values use the matching wasm types.
  * Buffer addresses are constants baked into memarg offsets: an input or output at its placed
- * byte offset, an Alloc'd buffer at its layout offset above this worker's scratch base.
+ * byte offset, an Alloc'd buffer at its layout offset above this worker's scratch base, plus
+ * the constant part of the index. Unrolled loops bind their variable to a constant, folded into
+ * every expression they contain; small Alloc'd buffers whose indices all fold to constants live
+ * in locals instead of scratch (register-plan.ts).
  */
 import { InternalError, UnsupportedError } from "../../ir/errors.js";
-import { type Expr, type ScalarType, loadsOf, varsOf } from "../../loopir/expr.js";
+import { type Expr, FALSE, type ScalarType, TRUE, ivar, lit, loadsOf, varsOf } from "../../loopir/expr.js";
+import { fromLinear, linearize } from "../../loopir/simplify.js";
 import type { For, Func, Stmt } from "../../loopir/stmt.js";
 import type { FunctionBuilder, Local } from "./function.js";
 import { type MathHelpers, hasVectorForm, isHelper } from "./math.js";
 import type { ModuleBuilder } from "./module.js";
 import type { ValType } from "./opcodes.js";
 import { parallelLoop } from "./parallel-plan.js";
+import { foldConstants, loopForm, straightLine, visitAccesses } from "./accesses.js";
+import { MAX_PROMOTED_FLOATS, promotion } from "./register-plan.js";
 import { type ScratchLayout, elementBytes } from "./scratch-layout.js";
-import { type VectorPlan, laneZero, vectorPlan } from "./vector-plan.js";
+import { type VectorPlan, laneZero } from "./vector-plan.js";
 
 export interface Placement {
   /** Byte offset of every input and output buffer in the shared memory. */
@@ -23,8 +29,12 @@ export interface Placement {
   readonly scratch: { readonly offset: number; readonly bytesPerWorker: number };
 }
 
-/** Where a buffer's element 0 is: a fixed byte offset, relative to the scratch base when local. */
-interface BufferHome { readonly type: "f32" | "f64"; readonly offset: number; readonly local: boolean }
+/** Where a buffer lives: memory from a fixed byte offset (relative to the scratch base when local), or locals. */
+type BufferHome =
+  | { readonly type: "f32" | "f64"; readonly offset: number; readonly local: boolean; readonly registers?: undefined }
+  | { readonly type: "f32"; readonly registers: "f32" | "v128"; readonly locals: readonly Local[] };
+type MemoryHome = Extract<BufferHome, { offset: number }>;
+type RegisterHome = Extract<BufferHome, { locals: readonly Local[] }>;
 
 const VALTYPE: Readonly<Record<ScalarType, ValType>> = { int: "i32", bool: "i32", f32: "f32", f64: "f64" };
 
@@ -39,7 +49,13 @@ class KernelEmitter {
   private readonly worker: Local;
   private readonly workers: Local;
   private readonly vars = new Map<string, Local>();
+  /** Variables of the unrolled loops around the code being emitted, bound to constants. */
+  private readonly consts = new Map<string, Expr>();
   private readonly homes = new Map<string, BufferHome>();
+  /** Floats of the buffers currently promoted to locals. */
+  private promotedFloats = 0;
+  /** Address pointers of the innermost runtime loop being emitted (variable v), by `pointerKey`. */
+  private pointers?: { readonly v: string; readonly locals: Map<string, Local> };
   private readonly parallel: For | undefined;
   private scratchBase?: Local;
 
@@ -76,25 +92,40 @@ class KernelEmitter {
     const fb = this.fb;
     switch (s.kind) {
       case "seq": return s.body.forEach((b) => this.stmt(b));
-      case "if":
-        this.scalar(s.cond);
+      case "if": {
+        const cond = this.fold(s.cond);
+        if (cond === FALSE) return;
+        if (cond === TRUE) return this.stmt(s.then);
+        this.scalar(cond);
         fb.if();
         this.stmt(s.then);
         fb.end();
         return;
+      }
       case "alloc": {
         const outer = this.homes.get(s.buffer.name);
-        this.homes.set(s.buffer.name, { type: s.buffer.type, offset: this.layout.offsets.get(s)!, local: true });
+        const p = promotion(s, this.consts, (b) => this.home(b).type);
+        const promote = p !== undefined && this.promotedFloats + p.floats <= MAX_PROMOTED_FLOATS;
+        if (promote) {
+          const n = p.kind === "v128" ? Math.ceil(p.floats / 4) : p.floats;
+          const locals = Array.from({ length: n }, (_, i) => fb.local(p.kind, `${s.buffer.name}.${i}`));
+          this.homes.set(s.buffer.name, { type: "f32", registers: p.kind, locals });
+          this.promotedFloats += p.floats;
+        } else {
+          this.homes.set(s.buffer.name, { type: s.buffer.type, offset: this.layout.offsets.get(s)!, local: true });
+        }
         this.stmt(s.body);
+        if (promote) this.promotedFloats -= p.floats;
         if (outer) this.homes.set(s.buffer.name, outer);
         else this.homes.delete(s.buffer.name);
         return;
       }
       case "store": {
-        const home = this.home(s.buffer);
-        this.address(home, s.index[0]!);
-        this.scalar(s.value);
-        fb.mem(home.type === "f32" ? "f32.store" : "f64.store", { offset: home.offset });
+        const home = this.home(s.buffer), index = this.fold(s.index[0]!);
+        if (home.registers) return this.registerStore(home, index, this.fold(s.value));
+        const offset = this.address(home, index);
+        this.scalar(this.fold(s.value));
+        fb.mem(home.type === "f32" ? "f32.store" : "f64.store", { offset });
         return;
       }
       case "for": return this.loop(s);
@@ -104,24 +135,28 @@ class KernelEmitter {
   private loop(s: For): void {
     if (s.extent < 1) return;
     if (s === this.parallel) return this.share(s);
-    const plan = s.loop === "vectorized" ? vectorPlan(s, (b) => this.home(b).type) : undefined;
-    if (plan) return this.vectorLoop(plan);
-    const fb = this.fb;
-    const i = this.bind(s.v);
-    if (s.loop === "unrolled") {
-      // One copy per iteration with the variable set to a constant, which the engine's
-      // optimizing tier folds into the index arithmetic (the statements stay the same objects,
-      // so the scratch layout still finds their allocs).
+    const form = loopForm(s, this.consts, (b) => this.home(b).type);
+    if (form.kind === "vector") return this.vectorLoop(form.plan);
+    if (form.kind === "unrolled") {
+      // One copy per iteration with the variable bound to a constant that folds into every
+      // expression (the statements stay the same objects, so the scratch layout still finds
+      // their allocs).
+      if (this.vars.has(s.v) || this.consts.has(s.v)) throw new InternalError(`kernel ${this.f.name}: loop variable ${s.v} is bound twice`);
       for (let k = 0; k < s.extent; k++) {
-        fb.i32Const(k); fb.localSet(i);
+        this.consts.set(s.v, lit(k, "int"));
         this.stmt(s.body);
       }
-      this.vars.delete(s.v);
+      this.consts.delete(s.v);
       return;
     }
+    const fb = this.fb;
+    const i = this.bind(s.v);
+    const steps = straightLine(s.body) ? this.startPointers(s) : [];
     fb.i32Const(0); fb.localSet(i);
     const top = fb.loop();
     this.stmt(s.body);
+    for (const [p, step] of steps) { fb.localGet(p); fb.i32Const(step); fb.op("i32.add"); fb.localSet(p); }
+    this.pointers = undefined;
     fb.localGet(i); fb.i32Const(1); fb.op("i32.add"); fb.localTee(i);
     fb.i32Const(s.extent); fb.op("i32.lt_s"); fb.brIf(top);
     fb.end();
@@ -151,7 +186,7 @@ class KernelEmitter {
   }
 
   private bind(v: string): Local {
-    if (this.vars.has(v)) throw new InternalError(`kernel ${this.f.name}: loop variable ${v} is bound twice`);
+    if (this.vars.has(v) || this.consts.has(v)) throw new InternalError(`kernel ${this.f.name}: loop variable ${v} is bound twice`);
     const l = this.fb.local("i32", v);
     this.vars.set(v, l);
     return l;
@@ -163,15 +198,72 @@ class KernelEmitter {
     return h;
   }
 
-  /** Pushes the dynamic part of an element's address; the caller adds `home.offset` as the memarg offset. */
-  private address(home: BufferHome, index: Expr): void {
-    const fb = this.fb;
-    if (index.kind === "const") fb.i32Const(index.value * elementBytes(home.type));
+  private fold(e: Expr): Expr {
+    return foldConstants(e, this.consts);
+  }
+
+  /**
+   * Strength reduction for an innermost loop: every memory access in its body at
+   * base + c*v (+ a constant) gets a pointer local, set to base's address before the loop and
+   * stepped by c elements per iteration, so the body does no index arithmetic (V8 neither
+   * hoists nor shares it). Returns the pointers and their steps in bytes.
+   */
+  private startPointers(s: For): [Local, number][] {
+    const fb = this.fb, steps: [Local, number][] = [], locals = new Map<string, Local>();
+    visitAccesses(s.body, this.consts, (b) => this.home(b).type, (x) => {
+      const home = this.home(x.buffer);
+      if (home.registers) return;
+      const split = splitIndex(x.index, s.v);
+      const key = split && pointerKey(home, split);
+      if (!split || !key || locals.has(key)) return;
+      const p = fb.local("i32", `p${locals.size}`);
+      this.scalar(split.base);
+      fb.i32Const(elementBytes(home.type) === 4 ? 2 : 3); fb.op("i32.shl");
+      if (home.local) { fb.localGet(this.scratchBase!); fb.op("i32.add"); }
+      fb.localSet(p);
+      locals.set(key, p);
+      if (split.coeff !== 0) steps.push([p, split.coeff * elementBytes(home.type)]);
+    });
+    this.pointers = { v: s.v, locals };
+    return steps;
+  }
+
+  /**
+   * Pushes the dynamic part of an element's address and returns the memarg offset: the buffer's
+   * offset plus the index's constant part, when the rest is a sum of loop variables (so never
+   * negative, as the effective address does not wrap).
+   */
+  private address(home: MemoryHome, index: Expr): number {
+    const fb = this.fb, bytes = elementBytes(home.type);
+    const p = this.pointers && splitIndex(index, this.pointers.v);
+    const pointer = p && this.pointers!.locals.get(pointerKey(home, p));
+    if (pointer) {
+      fb.localGet(pointer);
+      return home.offset + p.offset * bytes;
+    }
+    const split = splitIndex(index);
+    const dynamic = split?.base ?? index, offset = split?.offset ?? 0;
+    if (dynamic.kind === "const") fb.i32Const(dynamic.value * bytes);
     else {
-      this.scalar(index);
-      fb.i32Const(home.type === "f32" ? 2 : 3); fb.op("i32.shl");
+      this.scalar(dynamic);
+      fb.i32Const(bytes === 4 ? 2 : 3); fb.op("i32.shl");
     }
     if (home.local) { fb.localGet(this.scratchBase!); fb.op("i32.add"); }
+    return home.offset + offset * bytes;
+  }
+
+  /** The local of a promoted buffer's element `index` (a constant, as register-plan.ts checked), and its lane in a v128. */
+  private register(home: RegisterHome, index: Expr): [Local, number] {
+    if (index.kind !== "const") throw new InternalError(`kernel ${this.f.name}: promoted buffer access at a non-constant index`);
+    return home.registers === "f32" ? [home.locals[index.value]!, 0] : [home.locals[index.value >> 2]!, index.value & 3];
+  }
+
+  private registerStore(home: RegisterHome, index: Expr, value: Expr): void {
+    const fb = this.fb, [local, lane] = this.register(home, index);
+    if (home.registers === "v128") fb.localGet(local);
+    this.scalar(value);
+    if (home.registers === "v128") fb.lane("f32x4.replace_lane", lane);
+    fb.localSet(local);
   }
 
   // ---- Scalar expressions.
@@ -224,8 +316,13 @@ class KernelEmitter {
         return;
       case "load": {
         const home = this.home(e.buffer);
-        this.address(home, e.index[0]!);
-        return fb.mem(home.type === "f32" ? "f32.load" : "f64.load", { offset: home.offset });
+        if (home.registers) {
+          const [local, lane] = this.register(home, e.index[0]!);
+          fb.localGet(local);
+          return home.registers === "v128" ? fb.lane("f32x4.extract_lane", lane) : undefined;
+        }
+        const offset = this.address(home, e.index[0]!);
+        return fb.mem(home.type === "f32" ? "f32.load" : "f64.load", { offset });
       }
       case "call": {
         const t = e.type as "f32" | "f64";
@@ -297,10 +394,15 @@ class KernelEmitter {
   private vectorLoop(plan: VectorPlan): void {
     for (const { guard, store: s } of plan.stores) {
       if (guard) { this.scalar(guard); this.fb.if(); }
-      const home = this.home(s.buffer);
-      this.address(home, laneZero(s.index[0]!, plan.v));
-      this.vector(s.value, plan.v);
-      this.fb.mem("v128.store", { offset: home.offset, align: 4 });
+      const home = this.home(s.buffer), at = laneZero(s.index[0]!, plan.v);
+      if (home.registers) {
+        this.vector(s.value, plan.v);
+        this.fb.localSet(this.register(home, at)[0]);
+      } else {
+        const offset = this.address(home, at);
+        this.vector(s.value, plan.v);
+        this.fb.mem("v128.store", { offset, align: 4 });
+      }
       if (guard) this.fb.end();
     }
   }
@@ -309,14 +411,16 @@ class KernelEmitter {
   private vector(e: Expr, v: string): void {
     const fb = this.fb;
     if (!mentions(e, v)) {
+      const home = e.kind === "load" ? this.home(e.buffer) : undefined;
+      if (e.kind === "load" && home && !home.registers) return fb.mem("v128.load32_splat", { offset: this.address(home, e.index[0]!) });
       this.scalar(e);
       return fb.op("f32x4.splat");
     }
     switch (e.kind) {
       case "load": {
-        const home = this.home(e.buffer);
-        this.address(home, laneZero(e.index[0]!, v));
-        return fb.mem("v128.load", { offset: home.offset, align: 4 });
+        const home = this.home(e.buffer), at = laneZero(e.index[0]!, v);
+        if (home.registers) return fb.localGet(this.register(home, at)[0]);
+        return fb.mem("v128.load", { offset: this.address(home, at), align: 4 });
       }
       case "binary": {
         const product = e.op !== "+" ? undefined : e.a.kind === "binary" && e.a.op === "*" ? [e.a, e.b] as const : e.b.kind === "binary" && e.b.op === "*" ? [e.b, e.a] as const : undefined;
@@ -358,3 +462,31 @@ class KernelEmitter {
 }
 
 const mentions = (e: Expr, v: string): boolean => varsOf(e).has(v);
+
+/**
+ * index = base + coeff*v + offset, with base free of v and of loads (so it can be computed
+ * ahead) and offset >= 0 split off only when base + coeff*v cannot be negative (built from loop
+ * variables): wasm's effective address adds the memarg offset without wrapping.
+ */
+function splitIndex(index: Expr, v?: string): { base: Expr; v?: string; coeff: number; offset: number } | undefined {
+  const l = linearize(index);
+  const x = v === undefined ? undefined : ivar(v);
+  const coeff = (x && l.terms.get(x)) ?? 0;
+  const rest = new Map([...l.terms].filter(([t]) => t !== x));
+  if ([...rest.keys()].some((t) => (v !== undefined && varsOf(t).has(v)) || loadsOf(t).length > 0)) return undefined;
+  const nonnegative = coeff >= 0 && [...rest].every(([t, k]) => k > 0 && isNonnegative(t));
+  const offset = nonnegative && l.c > 0 ? l.c : 0;
+  return { base: fromLinear({ terms: rest, c: l.c - offset }), v, coeff, offset };
+}
+
+/** Loop variables, and sums, products, floor quotients and remainders of them by positive constants, are never negative. */
+function isNonnegative(e: Expr): boolean {
+  if (e.kind === "var") return true;
+  if (e.kind === "const") return e.value >= 0;
+  if (e.kind !== "binary" || e.type !== "int") return false;
+  if (e.op === "/" || e.op === "%") return isNonnegative(e.a) && e.b.kind === "const" && e.b.value > 0;
+  return (e.op === "+" || e.op === "*" || e.op === "min" || e.op === "max") && isNonnegative(e.a) && isNonnegative(e.b);
+}
+
+const pointerKey = (home: MemoryHome, s: { base: Expr; v?: string; coeff: number }) =>
+  `${home.local ? "scratch" : "memory"}|${home.type}|${s.base.id}|${s.v}|${s.coeff}`;
