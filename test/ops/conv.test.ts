@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Attr } from "../../src/ir/graph.js";
-import { Tensor } from "../../src/ir/tensor.js";
+import { Tensor, withElementLimit } from "../../src/ir/tensor.js";
 import type { TensorType } from "../../src/ir/types.js";
 import { ops as convOps } from "../../src/ops/conv.js";
 import { ops as matmulOps } from "../../src/ops/matmul.js";
@@ -163,6 +163,18 @@ test("LpPool and the global pools", () => {
   close(run("GlobalLpPool", [x])[0]!, [1, 2, 1, 1], [Math.sqrt(30), Math.sqrt(30)]);
   const [t] = infer("GlobalAveragePool", [{ dtype: "float32", shape: ["N", 2048, 7, 7] }]);
   assert.deepEqual(t, { dtype: "float32", shape: ["N", 2048, 1, 1] });
+});
+
+test("pooling windows: a non-positive kernel, a kernel beyond the input and an oversized window table are typed errors", () => {
+  const x = f32([1, 1, 4, 4], iota(16));
+  const xt = { dtype: "float32" as const, shape: [1, 1, 4, 4] };
+  // Two negative dims multiply out to a large positive kernel size: rejected before any window is built.
+  assert.throws(() => run("LpPool", [x], { attrs: { kernel_shape: [-1000, -1] } }), { name: "ModelError", message: /LpPool: kernel_shape \[-1000,-1\] must be positive/ });
+  assert.throws(() => infer("MaxPool", [xt], { attrs: { kernel_shape: [0, 2] } }), { name: "ModelError", message: /MaxPool: kernel_shape \[0,2\]/ });
+  assert.throws(() => infer("LpPool", [xt], { attrs: { kernel_shape: [6, 6] } }), { name: "EvalError", message: /LpPool: kernel_shape \[6,6\] over input \[4,4\].*negative output size/ });
+  // 4 output positions x 9 taps = 36 table entries, over a limit of 30.
+  assert.throws(() => withElementLimit(30, () => run("LpPool", [x], { attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] } })),
+    { name: "LimitError", message: /LpPool: window table .* 36 elements, over the limit of 30/ });
 });
 
 test("MaxUnpool: default shape and spec output_shape example", () => {
