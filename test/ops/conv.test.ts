@@ -186,6 +186,17 @@ test("MaxUnpool: default shape and spec output_shape example", () => {
     [0, 0, 0, 0, 0, 0, 5, 0, 6, 0, 0, 0, 0, 0, 0, 0, 7, 0, 8, 0, 0, 0, 0, 0, 0]);
 });
 
+test("MaxUnpool: non-positive strides or kernel, oversized pads and a negative output_shape are typed errors", () => {
+  const x = f32([1, 1, 2, 2], [5, 6, 7, 8]), ind = Tensor.fromNumbers("int64", [1, 1, 2, 2], [5, 7, 13, 15]);
+  assert.throws(() => run("MaxUnpool", [x, ind], { attrs: { kernel_shape: [2, 2], strides: [-1000, 2] } }),
+    { name: "ModelError", message: /MaxUnpool: strides \[-1000,2\] must be positive/ });
+  assert.throws(() => run("MaxUnpool", [x, ind], { attrs: { kernel_shape: [2, -1] } }), { name: "ModelError", message: /MaxUnpool: kernel_shape \[2,-1\]/ });
+  assert.throws(() => infer("MaxUnpool", [{ dtype: "float32", shape: [1, 1, 2, 2] }], { attrs: { kernel_shape: [2, 2], pads: [4, 0, 4, 0] } }),
+    { name: "ModelError", message: /MaxUnpool: pads \[4,0,4,0\] exceed the unpooled size \[-5,3\]/ });
+  assert.throws(() => run("MaxUnpool", [x, ind, Tensor.fromNumbers("int64", [4], [1, 1, -4, 4])], { attrs: { kernel_shape: [2, 2], strides: [2, 2] } }),
+    { name: "EvalError", message: /MaxUnpool output: invalid dimension -4/ });
+});
+
 test("MatMul: 2-D, 1-D operands, batch broadcasting, symbolic inference", () => {
   const a = f32([2, 3], [1, 2, 3, 4, 5, 6]), b = f32([3, 2], [7, 8, 9, 10, 11, 12]);
   close(run("MatMul", [a, b])[0]!, [2, 2], [58, 64, 139, 154]);
