@@ -183,8 +183,14 @@ const convAttrs: AttrSchema = {
   strides: { type: "ints" },
 };
 
-/** kernel_shape, or the weight's spatial dims when the attribute is absent. */
-function kernelOf(ctx: InferContext | EvalContext, wShape: readonly Dim[] | null, n: number): number[] | null {
+/**
+ * kernel_shape, or the weight's spatial dims when the attribute is absent (null if unknown). It also
+ * checks the weight's rank, so that callers may read its channel dims.
+ */
+export function kernelOf(ctx: InferContext | EvalContext, wShape: readonly Dim[] | null, n: number): number[] | null {
+  if (wShape !== null && wShape.length !== n + 2) {
+    throw new ModelError(`${ctx.node.op}: weight shape [${wShape.join(",")}] has rank ${wShape.length}, expected ${n + 2} like the input`);
+  }
   const ks = ctx.attrs.optInts("kernel_shape");
   if (ks) {
     checkLen(ctx.node.op, "kernel_shape", ks, n);
@@ -192,7 +198,6 @@ function kernelOf(ctx: InferContext | EvalContext, wShape: readonly Dim[] | null
   }
   if (wShape === null) return null;
   const sp = wShape.slice(2);
-  if (sp.length !== n) throw new ModelError(`${ctx.node.op}: weight rank ${wShape.length} does not match input rank ${n + 2}`);
   return sp.every((d): d is number => typeof d === "number") ? sp : null;
 }
 
@@ -200,8 +205,8 @@ function convInfer(ctx: InferContext): (TensorType | null)[] {
   const x = inputType(ctx, 0), w = inputType(ctx, 1);
   if (x.shape === null) return [{ dtype: x.dtype, shape: null }];
   const n = spatialRank("Conv", x.shape);
-  const m: Dim = w.shape !== null ? w.shape[0]! : ctx.fresh();
   const kernel = kernelOf(ctx, w.shape, n);
+  const m: Dim = w.shape !== null ? w.shape[0]! : ctx.fresh();
   const sp = kernel === null
     ? x.shape.slice(2).map(() => ctx.fresh())
     : windowOutDims(readWindowAttrs(ctx, kernel, false, ctx.attrs.string("auto_pad")), x.shape.slice(2));
@@ -335,8 +340,8 @@ const convTranspose: OpDef = {
     if (x.shape === null) return [{ dtype: x.dtype, shape: null }];
     const n = spatialRank("ConvTranspose", x.shape);
     const group = ctx.attrs.int("group");
-    const m: Dim = w.shape !== null ? dimMul(w.shape[1]!, group) : ctx.fresh();
     const kernel = kernelOf(ctx, w.shape, n);
+    const m: Dim = w.shape !== null ? dimMul(w.shape[1]!, group) : ctx.fresh();
     const sp = kernel === null ? x.shape.slice(2).map(() => ctx.fresh()) : convTransposeGeometry(ctx, kernel, x.shape.slice(2)).outShape;
     return [{ dtype: x.dtype, shape: [x.shape[0]!, m, ...sp] }];
   },
@@ -429,8 +434,8 @@ const deformConv: OpDef = {
     const x = inputType(ctx, 0), w = inputType(ctx, 1);
     if (x.shape === null) return [{ dtype: x.dtype, shape: null }];
     const n = spatialRank("DeformConv", x.shape);
-    const m: Dim = w.shape !== null ? w.shape[0]! : ctx.fresh();
     const kernel = kernelOf(ctx, w.shape, n);
+    const m: Dim = w.shape !== null ? w.shape[0]! : ctx.fresh();
     const sp = kernel === null
       ? x.shape.slice(2).map(() => ctx.fresh())
       : windowOutDims(readWindowAttrs(ctx, kernel, false, "NOTSET"), x.shape.slice(2));

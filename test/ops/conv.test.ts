@@ -115,6 +115,17 @@ test("ConvTranspose: spec examples (2-D, 1-D)", () => {
   assert.deepEqual(t, { dtype: "float32", shape: ["N", 2, 5, 5] });
 });
 
+test("ConvTranspose and Conv: a weight of the wrong rank is a ModelError, also with kernel_shape given", () => {
+  const xt = { dtype: "float32" as const, shape: [1, 1, 3, 3] };
+  assert.throws(() => infer("ConvTranspose", [xt, { dtype: "float32", shape: [1] }]),
+    { name: "ModelError", message: /ConvTranspose: weight shape \[1\] has rank 1, expected 4/ });
+  assert.throws(() => infer("ConvTranspose", [xt, { dtype: "float32", shape: [] }], { attrs: { kernel_shape: [3, 3] } }),
+    { name: "ModelError", message: /ConvTranspose: weight shape \[\] has rank 0/ });
+  assert.throws(() => run("ConvTranspose", [f32([1, 1, 3, 3], iota(9)), f32([1], [1])], { attrs: { kernel_shape: [1, 1] } }),
+    { name: "ModelError", message: /ConvTranspose: weight shape \[1\]/ });
+  assert.throws(() => infer("Conv", [xt, { dtype: "float32", shape: [] }], { attrs: { kernel_shape: [3, 3] } }), { name: "ModelError", message: /Conv: weight shape/ });
+});
+
 test("DeformConv: zero offsets equal Conv; fractional offsets interpolate; mask scales", () => {
   const x = f32([1, 1, 2, 2], [1, 2, 3, 4]), w = f32([1, 1, 1, 1], [1]);
   close(run("DeformConv", [x, w, f32([1, 2, 2, 2], new Array(8).fill(0))])[0]!, [1, 1, 2, 2], [1, 2, 3, 4]);
