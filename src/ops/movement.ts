@@ -471,6 +471,7 @@ const pad: OpDef = {
 function tileRepeats(opset: number, rank: number, tiles: number[] | undefined, axis: number[] | undefined): number[] | undefined {
   if (opset >= 6) return tiles;
   if (tiles === undefined || axis === undefined) return undefined;
+  if (tiles.length !== 1 || axis.length !== 1) throw new EvalError(`Tile-1: tiles [${tiles.join(",")}] and axis [${axis.join(",")}] must be single values`);
   const reps = new Array<number>(rank).fill(1);
   reps[normAxis(axis[0]!, rank, "Tile")] = tiles[0]!;
   return reps;
@@ -482,6 +483,8 @@ const tile: OpDef = {
   attrs: {},
   infer: (ctx) => {
     const x = inputType(ctx, 0);
+    // Tile-1 takes the axis as a third input.
+    if (ctx.opset < 6) inputType(ctx, 2);
     if (x.shape === null) return [{ dtype: x.dtype, shape: null }];
     const reps = tileRepeats(ctx.opset, x.shape.length, constInts(ctx, 1), constInts(ctx, 2));
     if (reps === undefined) return [{ dtype: x.dtype, shape: x.shape.map(() => ctx.fresh()) }];
@@ -490,7 +493,8 @@ const tile: OpDef = {
   },
   evaluate: (ctx) => {
     const x = req(ctx.inputs[0], "Tile", 0);
-    const reps = tileRepeats(ctx.opset, x.rank, req(ctx.inputs[1], "Tile", 1).ints(), optInts(ctx, 2))!;
+    const axis = ctx.opset < 6 ? req(ctx.inputs[2], "Tile", 2).ints() : undefined;
+    const reps = tileRepeats(ctx.opset, x.rank, req(ctx.inputs[1], "Tile", 1).ints(), axis)!;
     if (reps.length !== x.rank || reps.some((r) => r < 0)) throw new EvalError(`Tile: invalid repeats [${reps.join(",")}] for shape [${x.shape.join(",")}]`);
     const strides = stridesOf(x.shape);
     return [remap(x, x.shape.map((d, i) => d * reps[i]!), (c) => {

@@ -221,6 +221,13 @@ describe("Tile, DepthToSpace, SpaceToDepth, ReverseSequence, Trilu, CenterCropPa
     check(one("Tile", [f32([2, 2], [0, 1, 2, 3]), i64([2, 2])]), [4, 4], [0, 1, 0, 1, 2, 3, 2, 3, 0, 1, 0, 1, 2, 3, 2, 3]);
     assert.deepEqual(inferShape("Tile", ["N", 3], [i64([1, 2])])[0], ["N", 6]);
   });
+  it("Tile-1 without its axis input, or with more than one tile count, is a typed error", () => {
+    const x = f32([2, 2], [0, 1, 2, 3]);
+    check(one("Tile", [x, i64([2]), i64([1])], {}, 1), [2, 4], [0, 1, 0, 1, 2, 3, 2, 3]);
+    assert.throws(() => one("Tile", [x, i64([2])], {}, 1), { name: "ModelError", message: /Tile: input 2 is required/ });
+    assert.throws(() => inferShape("Tile", [2, 2], [i64([2])], {}, 1), { name: "ModelError", message: /Tile: input 2 is required/ });
+    assert.throws(() => one("Tile", [x, i64([2, 2]), i64([1])], {}, 1), { name: "EvalError", message: /Tile-1: tiles \[2,2\] and axis \[1\] must be single values/ });
+  });
   it("DepthToSpace DCR and CRD", () => {
     // [1,4,1,1] with blocksize 2: channels become a 2x2 block.
     check(one("DepthToSpace", [iota([1, 4, 1, 1])], { blocksize: 2 }), [1, 1, 2, 2], [0, 1, 2, 3]);
