@@ -134,6 +134,15 @@ describe("Expand, ConstantOfShape, Range, EyeLike", () => {
     check(one("Range", [Tensor.scalar("int32", 10), Tensor.scalar("int32", 4), Tensor.scalar("int32", -3)]), [2], [10, 7]);
     check(one("Range", [Tensor.scalar("int64", 1), Tensor.scalar("int64", 1), Tensor.scalar("int64", 1)]), [0], []);
   });
+  it("Range: a count over the element limit or not finite is a typed error, raised before the values are built", () => {
+    const s = (dtype: DType, v: number) => Tensor.scalar(dtype, v);
+    const t0 = performance.now();
+    assert.throws(() => one("Range", [s("int32", 0), s("int32", 2 ** 31 - 1), s("int32", 1)]), { name: "LimitError", message: /Range output: shape \[2147483647\]/ });
+    assert.ok(performance.now() - t0 < 1000, "rejected without building the values");
+    assert.throws(() => one("Range", [s("float32", 0), s("float32", Infinity), s("float32", 1)]),
+      { name: "EvalError", message: /Range: start 0, limit Infinity and delta 1 give no finite element count/ });
+    assert.throws(() => one("Range", [s("float32", NaN), s("float32", 1), s("float32", 1)]), { name: "EvalError", message: /Range: start NaN/ });
+  });
   it("EyeLike with k and dtype", () => {
     const t = one("EyeLike", [Tensor.zeros("int32", [3, 4])], { k: 1, dtype: 1 });
     assert.equal(t.dtype, "float32");
