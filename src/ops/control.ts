@@ -176,6 +176,19 @@ function scanLayout(ctx: Pick<EvalContext, "attrs" | "node" | "opset">, states: 
   };
 }
 
+/**
+ * How many of the node's `inputs` (after Scan-8's sequence_lens) are scan inputs and how many are states,
+ * checked against the attribute and the body, before any array is sized by them.
+ */
+function scanCounts(ctx: Pick<EvalContext, "attrs">, inputs: number, body: Graph): { m: number; n: number } {
+  const m = ctx.attrs.int("num_scan_inputs");
+  if (!Number.isInteger(m) || m < 1 || m > inputs) throw new ModelError(`Scan: num_scan_inputs ${m} must be between 1 and the node's ${inputs} inputs`);
+  const n = inputs - m;
+  if (body.inputs.length !== inputs) throw new ModelError(`Scan: the body takes ${body.inputs.length} inputs, but the node passes ${n} states and ${m} scan inputs`);
+  if (body.outputs.length < n) throw new ModelError(`Scan: the body has ${body.outputs.length} outputs, fewer than the ${n} states`);
+  return { m, n };
+}
+
 /** One scan (opset 9 semantics) over unbatched inputs. */
 function runScan(ctx: EvalContext, body: Graph, states: Tensor[], scanInputs: Tensor[], layout: ScanLayout): Tensor[] {
   const axes = scanInputs.map((t, i) => normAxis(layout.inputAxes[i]!, t.rank, "Scan"));
@@ -213,10 +226,9 @@ const scan: OpDef = {
   },
   infer: (ctx) => {
     const body = ctx.attrs.graph("body");
-    const m = ctx.attrs.int("num_scan_inputs");
     const batched = ctx.opset < 9;
     const ins = batched ? ctx.inputs.slice(1) : ctx.inputs;
-    const n = ins.length - m;
+    const { m, n } = scanCounts(ctx, ins.length, body);
     const drop = (t: TensorType | null, axis: number) =>
       t && t.shape ? { dtype: t.dtype, shape: t.shape.filter((_, i) => i !== normAxis(axis, t.shape!.length, "Scan")) } : t;
     const layout = scanLayout(ctx, n, m, 0);
@@ -235,16 +247,15 @@ const scan: OpDef = {
   },
   evaluate: (ctx) => {
     const body = ctx.attrs.graph("body");
-    const m = ctx.attrs.int("num_scan_inputs");
     if (ctx.opset >= 9) {
       const ins = ctx.inputs.map((t, i) => req(t, "Scan", i));
-      const n = ins.length - m;
+      const { m, n } = scanCounts(ctx, ins.length, body);
       return runScan(ctx, body, ins.slice(0, n), ins.slice(n), scanLayout(ctx, n, m, body.outputs.length - n));
     }
     // Opset 8: a leading batch axis on every input, an optional sequence_lens first input.
     if (ctx.inputs[0]) throw new UnsupportedError("Scan-8: sequence_lens is not supported", "Scan-8 sequence_lens");
     const ins = ctx.inputs.slice(1).map((t, i) => req(t, "Scan", i + 1));
-    const n = ins.length - m;
+    const { m, n } = scanCounts(ctx, ins.length, body);
     const batch = ins[0]?.shape[0] ?? 0;
     const layout = scanLayout(ctx, n, m, body.outputs.length - n);
     const perBatch = Array.from({ length: batch }, (_, b) => {
