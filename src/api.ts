@@ -25,6 +25,8 @@ export interface SessionOptions {
   readonly maxTensorBytes?: number;
   /** Largest intermediate tensor, in elements. */
   readonly maxElements?: number;
+  /** Most iterations one Loop node may run (default 100000); a loop that would run on fails with a LimitError. */
+  readonly maxLoopIterations?: number;
 }
 
 export interface ValueMetadata {
@@ -70,7 +72,7 @@ export class InferenceSession {
   async run(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
     if (typeof feeds !== "object" || feeds === null) throw new InputError("run() takes an object mapping input names to tensors");
     const bound = this.checkFeeds(feeds);
-    const out = runModel(this.model, bound, { maxElements: this.options.maxElements });
+    const out = runModel(this.model, bound, { maxElements: this.options.maxElements, maxLoopIterations: this.options.maxLoopIterations });
     return Object.fromEntries(out);
   }
 
