@@ -1,6 +1,6 @@
 /** Sampling and detection: Resize, Upsample, GridSample, AffineGrid, RoiAlign, NonMaxSuppression. */
-import { ModelError, UnsupportedError } from "../ir/errors.js";
-import { Tensor, shapeSize, stridesOf } from "../ir/tensor.js";
+import { EvalError, ModelError, UnsupportedError } from "../ir/errors.js";
+import { Tensor, checkShape, shapeSize, stridesOf } from "../ir/tensor.js";
 import { type Dim, type TensorType, isStaticShape } from "../ir/types.js";
 import type { EvalContext, InferContext, OpDef } from "./registry.js";
 import { inputType, normAxes, req } from "./util.js";
@@ -483,6 +483,15 @@ const gridSample: OpDef = {
 // ---------------------------------------------------------------------------------------------
 // AffineGrid
 
+/** AffineGrid's size input, [N, C, H, W] or [N, C, D, H, W], checked before it sizes the grid. */
+function affineSize(size: readonly number[]): { N: number; sp: number[] } {
+  const sp = size.slice(2);
+  if (sp.length !== 2 && sp.length !== 3) throw new ModelError(`AffineGrid: size must have 4 or 5 values, got ${size.length}`);
+  if (size.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new EvalError(`AffineGrid: size [${size.join(",")}] must hold non-negative integers`);
+  checkShape([size[0]!, ...sp, sp.length], "AffineGrid output");
+  return { N: size[0]!, sp };
+}
+
 const affineGrid: OpDef = {
   name: "AffineGrid",
   pattern: "injective",
@@ -492,12 +501,12 @@ const affineGrid: OpDef = {
     const sizeT = inputType(ctx, 1);
     const size = ctx.constants[1];
     if (size) {
-      const s = size.ints();
-      const sp = s.slice(2);
-      return [{ dtype: theta.dtype, shape: [s[0]!, ...sp, sp.length] }];
+      const { N, sp } = affineSize(size.ints());
+      return [{ dtype: theta.dtype, shape: [N, ...sp, sp.length] }];
     }
     const k = sizeT.shape !== null && typeof sizeT.shape[0] === "number" ? sizeT.shape[0] : null;
     if (k === null) return [{ dtype: theta.dtype, shape: null }];
+    if (k !== 4 && k !== 5) throw new ModelError(`AffineGrid: size must have 4 or 5 values, got shape [${k}]`);
     const n = theta.shape !== null ? theta.shape[0]! : ctx.fresh();
     return [{ dtype: theta.dtype, shape: [n, ...Array.from({ length: k - 2 }, () => ctx.fresh()), k - 2] }];
   },
@@ -505,10 +514,8 @@ const affineGrid: OpDef = {
     const theta = req(ctx.inputs[0], "AffineGrid", 0);
     const size = req(ctx.inputs[1], "AffineGrid", 1).ints();
     const alignCorners = ctx.attrs.int("align_corners") !== 0;
-    const N = size[0]!;
-    const sp = size.slice(2);
+    const { N, sp } = affineSize(size);
     const r = sp.length;
-    if (r !== 2 && r !== 3) throw new ModelError(`AffineGrid: size must have 4 or 5 values, got ${size.length}`);
     if (theta.rank !== 3 || theta.shape[0] !== N || theta.shape[1] !== r || theta.shape[2] !== r + 1) {
       throw new ModelError(`AffineGrid: theta shape [${theta.shape}] does not fit size [${size}]`);
     }

@@ -102,6 +102,13 @@ test("AffineGrid 2-D", () => {
   close(z, [1, 2, 2, 2], [-0.75, -2, 1.25, -2, -0.75, 2, 1.25, 2]);
 });
 
+test("AffineGrid: a negative or oversized size is a typed error before the grid is allocated", () => {
+  const theta = f32([1, 2, 3], [1, 0, 0, 0, 1, 0]);
+  assert.throws(() => run("AffineGrid", [theta, i64([4], [1, 1, -(2 ** 40), 2])]), { name: "EvalError", message: /AffineGrid: size \[1,1,-1099511627776,2\] must hold non-negative integers/ });
+  assert.throws(() => run("AffineGrid", [theta, i64([4], [1, 1, 2 ** 20, 2 ** 20])]), { name: "LimitError", message: /AffineGrid output: shape \[1,1048576,1048576,2\]/ });
+  assert.throws(() => run("AffineGrid", [theta, i64([3], [1, 1, 2])]), { name: "ModelError", message: /AffineGrid: size must have 4 or 5 values, got 3/ });
+});
+
 test("RoiAlign avg: half_pixel and output_half_pixel", () => {
   const x = f32([1, 1, 2, 2], [0, 1, 2, 3]);
   const rois = f32([1, 4], [0, 0, 2, 2]);
