@@ -159,6 +159,15 @@ function resizeAxis(p: ResizeParams, inW: number, outW: number, scale: number, r
   return { taps };
 }
 
+function checkSizes(sizes: readonly number[], op: string): void {
+  if (sizes.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new EvalError(`${op}: sizes [${sizes.join(",")}] must hold non-negative integers`);
+}
+
+function checkScales(scales: readonly number[], op: string): void {
+  const bad = scales.find((s) => !(s > 0));
+  if (bad !== undefined) throw new ModelError(`${op}: scale ${bad} must be positive`);
+}
+
 /** Output sizes and per-axis scales for Resize, from scales or sizes (both over `axes`). */
 function resizePlan(
   inShape: readonly number[], axes: readonly number[], scales: readonly number[] | null,
@@ -169,6 +178,7 @@ function resizePlan(
   const outShape = [...inShape];
   if (sizes !== null) {
     if (sizes.length !== axes.length) throw new ModelError(`${op}: sizes has ${sizes.length} values for ${axes.length} axes`);
+    checkSizes(sizes, op);
     axes.forEach((a, i) => { scale[a] = sizes[i]! / inShape[a]!; outShape[a] = sizes[i]!; });
     if (policy !== "stretch") {
       const ss = axes.map((a) => scale[a]!);
@@ -180,8 +190,8 @@ function resizePlan(
     }
   } else if (scales !== null) {
     if (scales.length !== axes.length) throw new ModelError(`${op}: scales has ${scales.length} values for ${axes.length} axes`);
+    checkScales(scales, op);
     axes.forEach((a, i) => {
-      if (!(scales[i]! > 0)) throw new ModelError(`${op}: scale ${scales[i]} must be positive`);
       scale[a] = scales[i]!;
       outShape[a] = Math.floor(scales[i]! * inShape[a]!);
     });
@@ -196,6 +206,8 @@ function runResize(
   sizes: readonly number[] | null, roi: readonly number[] | null, policy: string, op: string,
 ): Tensor {
   const { outShape, scale } = resizePlan(x.shape, axes, scales, sizes, policy, op);
+  // Before the per-axis tap lists, which have an entry per output index: a huge scale would exhaust the heap there.
+  checkShape(outShape, `${op} output`);
   if (p.ctm === "tf_crop_and_resize" && roi === null) throw new ModelError(`${op}: tf_crop_and_resize needs roi`);
   if (roi !== null && p.ctm === "tf_crop_and_resize" && roi.length !== 2 * axes.length) {
     throw new ModelError(`${op}: roi has ${roi.length} values, expected ${2 * axes.length}`);
@@ -226,12 +238,14 @@ function resizeInferShape(
   const scales = sizesPresent ? null : optValues(scalesT);
   const out: Dim[] = [...shape];
   if (sizes !== null && sizes.length === axes.length) {
+    checkSizes(sizes, ctx.node.op);
     if (policy === "stretch") {
       axes.forEach((a, i) => { out[a] = sizes[i]!; });
       return out;
     }
     if (isStaticShape(shape)) return resizePlan(shape, axes, null, sizes, policy, ctx.node.op).outShape;
   } else if (scales !== null && scales.length === axes.length) {
+    checkScales(scales, ctx.node.op);
     axes.forEach((a, i) => {
       const d = shape[a]!;
       if (scales[i] !== 1) out[a] = typeof d === "number" ? Math.floor(scales[i]! * d) : ctx.fresh();

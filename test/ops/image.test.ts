@@ -65,6 +65,14 @@ test("Resize sizes with axes; tf_crop_and_resize extrapolates outside the roi", 
   close(z, [1, 3], [7, 5, 20]);
 });
 
+test("Resize: absurd scales or sizes are typed errors, raised before the per-axis tap lists are built", () => {
+  const t0 = performance.now();
+  assert.throws(() => run("Resize", [X22, null, f32([4], [1, 1, 1e30, 2])], { mode: str("linear") }), { name: "LimitError", message: /Resize output: shape \[1,1,[\d.e+]+,4\] .* over the limit/ });
+  assert.ok(performance.now() - t0 < 1000, `took ${Math.round(performance.now() - t0)} ms`);
+  assert.throws(() => run("Resize", [X22, null, f32([4], [1, 1, NaN, 2])]), { name: "ModelError", message: /Resize: scale NaN must be positive/ });
+  assert.throws(() => run("Resize", [X22, null, null, i64([4], [1, 1, -3, 4])]), { name: "EvalError", message: /Resize: sizes \[1,1,-3,4\] must hold non-negative integers/ });
+});
+
 test("Upsample nearest (opset 9 scales input, opset 7 attribute)", () => {
   const want = [1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 3, 3, 3, 4, 4, 4];
   close(run("Upsample", [X22, f32([4], [1, 1, 2, 3])], {}, 9), [1, 1, 4, 6], want);
