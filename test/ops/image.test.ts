@@ -128,6 +128,19 @@ test("RoiAlign avg: half_pixel and output_half_pixel", () => {
     [1, 1, 1, 1], [3]);
 });
 
+test("RoiAlign: non-positive output sizes, a negative sampling_ratio and absurd sampling grids are typed errors", () => {
+  const x = f32([1, 1, 2, 2], [1, 2, 3, 4]), bi = i64([1], [0]);
+  const roi = (v: number[]) => f32([1, 4], v);
+  assert.throws(() => run("RoiAlign", [x, roi([0, 0, 1, 1]), bi], { output_width: int(-105) }), { name: "ModelError", message: /RoiAlign: output_width -105 must be positive/ });
+  assert.throws(() => run("RoiAlign", [x, roi([0, 0, 1, 1]), bi], { output_height: int(0) }), { name: "ModelError", message: /RoiAlign: output_height 0 must be positive/ });
+  assert.throws(() => run("RoiAlign", [x, roi([0, 0, 1, 1]), bi], { sampling_ratio: int(-1) }), { name: "ModelError", message: /RoiAlign: sampling_ratio -1/ });
+  // An adaptive grid grows with the ROI: 1e15 x 1e15 samples per bin are rejected before sampling.
+  const t0 = performance.now();
+  assert.throws(() => run("RoiAlign", [x, roi([0, 0, 1e15, 1e15]), bi]), { name: "LimitError", message: /RoiAlign: [\d.e+]+ samples .* over the limit/ });
+  assert.throws(() => run("RoiAlign", [x, roi([0, 0, Infinity, 1]), bi]), { name: "EvalError", message: /RoiAlign: roi 0 \[0,0,Infinity,1\] gives a sampling grid of 1 x Infinity/ });
+  assert.ok(performance.now() - t0 < 1000, `took ${Math.round(performance.now() - t0)} ms`);
+});
+
 test("NonMaxSuppression suppress by IOU (spec example) and center_point_box", () => {
   const boxes = f32([1, 6, 4], [0, 0, 1, 1, 0, 0.1, 1, 1.1, 0, -0.1, 1, 0.9, 0, 10, 1, 11, 0, 10.1, 1, 11.1, 0, 100, 1, 101]);
   const scores = f32([1, 1, 6], [0.9, 0.75, 0.6, 0.95, 0.5, 0.3]);
