@@ -230,6 +230,17 @@ describe("Tile, DepthToSpace, SpaceToDepth, ReverseSequence, Trilu, CenterCropPa
     check(one("Tile", [f32([2, 2], [0, 1, 2, 3]), i64([2, 2])]), [4, 4], [0, 1, 0, 1, 2, 3, 2, 3, 0, 1, 0, 1, 2, 3, 2, 3]);
     assert.deepEqual(inferShape("Tile", ["N", 3], [i64([1, 2])])[0], ["N", 6]);
   });
+  it("Tile copies storage as is (int64 beyond 2^53, scalars, zero repeats) and tiles millions of elements quickly", () => {
+    const big = Tensor.fromBigInts("int64", [2], [2n ** 60n + 1n, -3n]);
+    assert.deepEqual(one("Tile", [big, i64([3])]).bigints(), [2n ** 60n + 1n, -3n, 2n ** 60n + 1n, -3n, 2n ** 60n + 1n, -3n]);
+    check(one("Tile", [f32([], [5]), i64([])]), [], [5]);
+    check(one("Tile", [iota([2, 3]), i64([0, 2])]), [0, 6], []);
+    const t0 = performance.now();
+    const t = one("Tile", [iota([2, 3, 4, 5]), i64([7, 1000, 4, 2])]);
+    assert.deepEqual([...t.shape], [14, 3000, 16, 10]);
+    assert.equal(t.numbers()[t.size - 1], 119);
+    assert.ok(performance.now() - t0 < 1000, `took ${Math.round(performance.now() - t0)} ms`);
+  });
   it("Tile-1 without its axis input, or with more than one tile count, is a typed error", () => {
     const x = f32([2, 2], [0, 1, 2, 3]);
     check(one("Tile", [x, i64([2]), i64([1])], {}, 1), [2, 4], [0, 1, 0, 1, 2, 3, 2, 3]);
