@@ -8,7 +8,7 @@ import { normAxis, req, sameAsInput } from "./util.js";
 
 /**
  * Iterations one Loop may run unless the caller sets `maxLoopIterations`: a loop whose condition never
- * turns false, or an absurd trip count, then ends in about a second of reference evaluation, not hours.
+ * turns false, or an absurd trip count, then ends within seconds of reference evaluation, not hours.
  */
 export const DEFAULT_MAX_LOOP_ITERATIONS = 100_000;
 
@@ -175,7 +175,7 @@ const loop: OpDef = {
     const scans: Tensor[][] = [];
     for (let i = 0; i < maxTrips && cond; i++) {
       if (i >= limit) {
-        throw new LimitError(`Loop: trip count ${tripInput ? maxTrips : "none"}, condition still true after ${limit} iterations: over the maxLoopIterations limit`);
+        throw new LimitError(`Loop: still running after ${limit} iterations (trip count ${tripInput ? maxTrips : "none"}), the maxLoopIterations limit`);
       }
       const outs = ctx.runSubgraph(body, [Tensor.fromBigInts("int64", [], [BigInt(i)]), Tensor.fromNumbers("bool", [], [cond ? 1 : 0]), ...carried]);
       cond = loopScalar(outs[0]!, "the body's condition output") !== 0;
