@@ -31,6 +31,8 @@ export interface SessionOptions {
   readonly maxTensorBytes?: number;
   /** Largest intermediate tensor, in elements. */
   readonly maxElements?: number;
+  /** Most iterations one Loop node may run (default 100000); a loop that would run on fails with a LimitError. */
+  readonly maxLoopIterations?: number;
 }
 
 export interface ValueMetadata {
@@ -96,9 +98,10 @@ export class InferenceSession {
   async run(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
     if (typeof feeds !== "object" || feeds === null) throw new InputError("run() takes an object mapping input names to tensors");
     const bound = this.checkFeeds(feeds);
-    if (this.backend === "reference") return Object.fromEntries(runModel(this.model, bound, { maxElements: this.options.maxElements }));
+    const interpret = () => Object.fromEntries(runModel(this.model, bound, { maxElements: this.options.maxElements, maxLoopIterations: this.options.maxLoopIterations }));
+    if (this.backend === "reference") return interpret();
     const c = await this.compiledFor(bound);
-    if (c.kind === "reference") return Object.fromEntries(runModel(this.model, bound, { maxElements: this.options.maxElements }));
+    if (c.kind === "reference") return interpret();
     return Object.fromEntries(c.executor.run(bound));
   }
 

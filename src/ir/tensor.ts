@@ -22,23 +22,28 @@ export function stridesOf(shape: readonly number[]): number[] {
   return s;
 }
 
-let elementLimit = DEFAULT_MAX_ELEMENTS;
+let activeLimit = DEFAULT_MAX_ELEMENTS;
+
+/** The element limit in force, for bounding work or temporaries that are not one tensor shape. */
+export function elementLimit(): number {
+  return activeLimit;
+}
 
 /**
  * Run `f` with `limit` as the element count `checkShape` (and so `Tensor.zeros`/`fromNumbers`) enforces
  * by default: the interpreter's configured limit then stops an op before it allocates, not after.
  */
 export function withElementLimit<T>(limit: number, f: () => T): T {
-  const saved = elementLimit;
-  elementLimit = limit;
+  const saved = activeLimit;
+  activeLimit = limit;
   try {
     return f();
   } finally {
-    elementLimit = saved;
+    activeLimit = saved;
   }
 }
 
-export function checkShape(shape: readonly number[], what: string, maxElements = elementLimit): void {
+export function checkShape(shape: readonly number[], what: string, maxElements = activeLimit): void {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new EvalError(`${what}: invalid dimension ${d} in shape [${shape.join(",")}]`);
   }

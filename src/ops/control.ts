@@ -1,13 +1,16 @@
 /** Constants, Identity and control flow (If, Loop, Scan). */
-import { EvalError, ModelError, UnsupportedError } from "../ir/errors.js";
+import { EvalError, LimitError, ModelError, UnsupportedError } from "../ir/errors.js";
 import type { Graph } from "../ir/graph.js";
-import { Tensor, shapeSize, stridesOf } from "../ir/tensor.js";
+import { Tensor, checkShape, shapeSize, stridesOf } from "../ir/tensor.js";
 import type { Dim, TensorType } from "../ir/types.js";
 import type { EvalContext, InferContext, OpDef } from "./registry.js";
 import { normAxis, req, sameAsInput } from "./util.js";
 
-/** A loop with no trip count whose condition never turns false would hang; stop it here. */
-const MAX_LOOP_ITERATIONS = 10_000_000;
+/**
+ * Iterations one Loop may run unless the caller sets `maxLoopIterations`: a loop whose condition never
+ * turns false, or an absurd trip count, then ends within seconds of reference evaluation, not hours.
+ */
+export const DEFAULT_MAX_LOOP_ITERATIONS = 100_000;
 
 /** The tensor a Constant node holds, from whichever of its value attributes is set. */
 function constantValue(ctx: Pick<EvalContext, "attrs" | "node">): Tensor {
@@ -120,6 +123,31 @@ function sliceAxis(t: Tensor, axis: number, index: number): Tensor {
   return out;
 }
 
+/** The body takes (iteration, condition, N carried values) and returns (condition, N carried values, scan outputs...). */
+function checkLoopBody(body: Graph, n: number): void {
+  if (body.inputs.length !== 2 + n) throw new ModelError(`Loop: the body takes ${body.inputs.length} inputs, expected 2 + ${n} carried values`);
+  if (body.outputs.length < 1 + n) throw new ModelError(`Loop: the body has ${body.outputs.length} outputs, fewer than the condition and ${n} carried values`);
+}
+
+/** The one value of the trip count or a condition. */
+function loopScalar(t: Tensor, what: string): number {
+  if (t.size !== 1) throw new EvalError(`Loop: ${what} must hold one element, got shape [${t.shape.join(",")}]`);
+  return Number(t.dtype === "int64" ? t.bigints()[0] : t.numbers()[0]);
+}
+
+/**
+ * Add one iteration's value of scan output k. Checked as it comes, not when stacking at the end:
+ * a loop that runs on would otherwise hoard tensors that can never be stacked.
+ */
+function collectScan(parts: Tensor[], t: Tensor, k: number): void {
+  const first = parts[0];
+  if (first && first.shape.join(",") !== t.shape.join(",")) {
+    throw new EvalError(`Loop: scan output ${k} changes shape between iterations: [${first.shape.join(",")}] then [${t.shape.join(",")}]`);
+  }
+  checkShape([parts.length + 1, ...t.shape], `Loop: scan output ${k} after ${parts.length + 1} iterations`);
+  parts.push(t);
+}
+
 const loop: OpDef = {
   name: "Loop",
   pattern: "opaque",
@@ -127,8 +155,9 @@ const loop: OpDef = {
   infer: (ctx) => {
     const body = ctx.attrs.graph("body");
     const carried = ctx.inputs.slice(2);
-    const outs = ctx.inferSubgraph(body, [{ dtype: "int64", shape: [] }, { dtype: "bool", shape: [] }, ...carried]);
     const n = carried.length;
+    checkLoopBody(body, n);
+    const outs = ctx.inferSubgraph(body, [{ dtype: "int64", shape: [] }, { dtype: "bool", shape: [] }, ...carried]);
     const finals = outs.slice(1, 1 + n).map((t, i) => joinTypes(ctx, t, carried[i] ?? null));
     const scans = outs.slice(1 + n).map((t) => (t && t.shape ? { dtype: t.dtype, shape: [ctx.fresh() as Dim, ...t.shape] } : t));
     return [...finals, ...scans];
@@ -137,18 +166,21 @@ const loop: OpDef = {
     const body = ctx.attrs.graph("body");
     const tripInput = ctx.inputs[0];
     const condInput = ctx.inputs[1];
-    const maxTrips = tripInput ? Number(tripInput.bigints()[0]) : Infinity;
-    let cond = condInput ? condInput.numbers()[0] !== 0 : true;
+    const maxTrips = tripInput ? loopScalar(tripInput, "the trip count M") : Infinity;
+    let cond = condInput ? loopScalar(condInput, "the condition") !== 0 : true;
     let carried = ctx.inputs.slice(2).map((t, i) => req(t, "Loop", i + 2));
     const n = carried.length;
+    checkLoopBody(body, n);
+    const limit = ctx.maxLoopIterations ?? DEFAULT_MAX_LOOP_ITERATIONS;
     const scans: Tensor[][] = [];
-    let i = 0;
-    for (; i < maxTrips && cond; i++) {
-      if (i >= MAX_LOOP_ITERATIONS) throw new EvalError(`Loop: more than ${MAX_LOOP_ITERATIONS} iterations; stopped`);
+    for (let i = 0; i < maxTrips && cond; i++) {
+      if (i >= limit) {
+        throw new LimitError(`Loop: still running after ${limit} iterations (trip count ${tripInput ? maxTrips : "none"}), the maxLoopIterations limit`);
+      }
       const outs = ctx.runSubgraph(body, [Tensor.fromBigInts("int64", [], [BigInt(i)]), Tensor.fromNumbers("bool", [], [cond ? 1 : 0]), ...carried]);
-      cond = outs[0]!.numbers()[0] !== 0;
+      cond = loopScalar(outs[0]!, "the body's condition output") !== 0;
       carried = outs.slice(1, 1 + n);
-      outs.slice(1 + n).forEach((t, k) => (scans[k] ??= []).push(t));
+      outs.slice(1 + n).forEach((t, k) => collectScan(scans[k] ??= [], t, k));
     }
     const scanCount = body.outputs.length - 1 - n;
     const stacked = Array.from({ length: scanCount }, (_, k) => stack(scans[k] ?? [], 0, body.outputs[1 + n + k]?.type ?? null));
@@ -174,6 +206,19 @@ function scanLayout(ctx: Pick<EvalContext, "attrs" | "node" | "opset">, states: 
     outputAxes: Array.from({ length: scanOutputs }, (_, i) => a.optInts("scan_output_axes")?.[i] ?? 0),
     outputReverse: Array.from({ length: scanOutputs }, (_, i) => (a.optInts("scan_output_directions")?.[i] ?? 0) === 1),
   };
+}
+
+/**
+ * How many of the node's `inputs` (after Scan-8's sequence_lens) are scan inputs and how many are states,
+ * checked against the attribute and the body, before any array is sized by them.
+ */
+function scanCounts(ctx: Pick<EvalContext, "attrs">, inputs: number, body: Graph): { m: number; n: number } {
+  const m = ctx.attrs.int("num_scan_inputs");
+  if (!Number.isInteger(m) || m < 1 || m > inputs) throw new ModelError(`Scan: num_scan_inputs ${m} must be between 1 and the node's ${inputs} inputs`);
+  const n = inputs - m;
+  if (body.inputs.length !== inputs) throw new ModelError(`Scan: the body takes ${body.inputs.length} inputs, but the node passes ${n} states and ${m} scan inputs`);
+  if (body.outputs.length < n) throw new ModelError(`Scan: the body has ${body.outputs.length} outputs, fewer than the ${n} states`);
+  return { m, n };
 }
 
 /** One scan (opset 9 semantics) over unbatched inputs. */
@@ -213,10 +258,9 @@ const scan: OpDef = {
   },
   infer: (ctx) => {
     const body = ctx.attrs.graph("body");
-    const m = ctx.attrs.int("num_scan_inputs");
     const batched = ctx.opset < 9;
     const ins = batched ? ctx.inputs.slice(1) : ctx.inputs;
-    const n = ins.length - m;
+    const { m, n } = scanCounts(ctx, ins.length, body);
     const drop = (t: TensorType | null, axis: number) =>
       t && t.shape ? { dtype: t.dtype, shape: t.shape.filter((_, i) => i !== normAxis(axis, t.shape!.length, "Scan")) } : t;
     const layout = scanLayout(ctx, n, m, 0);
@@ -235,16 +279,15 @@ const scan: OpDef = {
   },
   evaluate: (ctx) => {
     const body = ctx.attrs.graph("body");
-    const m = ctx.attrs.int("num_scan_inputs");
     if (ctx.opset >= 9) {
       const ins = ctx.inputs.map((t, i) => req(t, "Scan", i));
-      const n = ins.length - m;
+      const { m, n } = scanCounts(ctx, ins.length, body);
       return runScan(ctx, body, ins.slice(0, n), ins.slice(n), scanLayout(ctx, n, m, body.outputs.length - n));
     }
     // Opset 8: a leading batch axis on every input, an optional sequence_lens first input.
     if (ctx.inputs[0]) throw new UnsupportedError("Scan-8: sequence_lens is not supported", "Scan-8 sequence_lens");
     const ins = ctx.inputs.slice(1).map((t, i) => req(t, "Scan", i + 1));
-    const n = ins.length - m;
+    const { m, n } = scanCounts(ctx, ins.length, body);
     const batch = ins[0]?.shape[0] ?? 0;
     const layout = scanLayout(ctx, n, m, body.outputs.length - n);
     const perBatch = Array.from({ length: batch }, (_, b) => {

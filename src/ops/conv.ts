@@ -1,7 +1,7 @@
 /** Convolutions: Conv, ConvTranspose, DeformConv, Col2Im. */
 import { dimAdd, dimCeilDiv, dimDiv, dimMul, dimSub } from "../ir/dim.js";
 import { EvalError, ModelError, UnsupportedError } from "../ir/errors.js";
-import { Tensor, shapeSize, stridesOf } from "../ir/tensor.js";
+import { Tensor, checkShape, shapeSize, stridesOf } from "../ir/tensor.js";
 import type { Dim, TensorType } from "../ir/types.js";
 import { matmulInto } from "./matmul.js";
 import type { AttrSchema, EvalContext, InferContext, OpDef } from "./registry.js";
@@ -12,6 +12,7 @@ import { inputType, req } from "./util.js";
 
 /** The resolved sliding-window parameters of one node over concrete spatial dims. */
 export interface Window {
+  readonly op: string;
   readonly kernel: readonly number[];
   readonly strides: readonly number[];
   readonly dilations: readonly number[];
@@ -22,6 +23,7 @@ export interface Window {
 
 /** Attribute values as read from the node (before auto_pad is resolved). */
 export interface WindowAttrs {
+  readonly op: string;
   readonly autoPad: string;
   readonly kernel: readonly number[];
   readonly strides: readonly number[];
@@ -45,11 +47,13 @@ export function readWindowAttrs(ctx: Pick<InferContext, "node" | "attrs">, kerne
   checkLen(op, "strides", strides, n);
   checkLen(op, "dilations", dilations, n);
   checkLen(op, "pads", pads, 2 * n);
+  // A zero or negative kernel makes a nonsensical (and, as negatives multiply out, huge) window.
+  if (kernel.some((k) => !Number.isInteger(k) || k < 1)) throw new ModelError(`${op}: kernel_shape [${kernel.join(",")}] must be positive`);
   if (strides.some((s) => s < 1) || dilations.some((d) => d < 1)) throw new ModelError(`${op}: strides and dilations must be positive`);
   if (!["NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"].includes(autoPad)) {
     throw new UnsupportedError(`${op}: auto_pad '${autoPad}' is not supported`, `${op} auto_pad=${autoPad}`);
   }
-  return { autoPad, kernel, strides, dilations, pads, ceil };
+  return { op, autoPad, kernel, strides, dilations, pads, ceil };
 }
 
 /** One output dim of a sliding window; `in` may be symbolic. */
@@ -75,7 +79,16 @@ function concreteOutDim(inDim: number, pad: number, span: number, s: number, cei
 
 /** Output spatial dims for (possibly symbolic) input spatial dims. */
 export function windowOutDims(w: WindowAttrs, inDims: readonly Dim[]): Dim[] {
-  return inDims.map((d, i) => windowOutDim(w, i, d));
+  const out = inDims.map((d, i) => windowOutDim(w, i, d));
+  checkOutDims(w, inDims, out);
+  return out;
+}
+
+/** A kernel larger than the padded input leaves no window: reject it at inference, not at run time. */
+function checkOutDims(w: WindowAttrs, inDims: readonly Dim[], out: readonly Dim[]): void {
+  if (out.some((o) => typeof o === "number" && o < 0)) {
+    throw new EvalError(`${w.op}: kernel_shape [${w.kernel.join(",")}] over input [${inDims.join(",")}] with pads [${w.pads.join(",")}] gives a negative output size`);
+  }
 }
 
 /** Resolve auto_pad against concrete input dims. */
@@ -102,8 +115,8 @@ export function resolveWindow(w: WindowAttrs, inDims: readonly number[]): Window
       outShape.push(concreteOutDim(x, w.pads[i]! + w.pads[i + n]!, span, s, w.ceil, w.pads[i]!));
     }
   }
-  if (outShape.some((o) => o < 0)) throw new EvalError(`window over [${inDims.join(",")}] gives a negative output size`);
-  return { kernel: w.kernel, strides: w.strides, dilations: w.dilations, padsBegin, padsEnd, outShape };
+  checkOutDims(w, inDims, outShape);
+  return { op: w.op, kernel: w.kernel, strides: w.strides, dilations: w.dilations, padsBegin, padsEnd, outShape };
 }
 
 /** Index value for a window tap in the explicit (or auto) padding. */
@@ -119,6 +132,8 @@ export function windowTable(w: Window, inDims: readonly number[]): Int32Array {
   const n = inDims.length;
   const outSize = shapeSize(w.outShape);
   const kSize = shapeSize(w.kernel);
+  // One entry per output position and tap: as large as the work, so bounded like a tensor before it is built.
+  checkShape([outSize, kSize], `${w.op}: window table (output positions x kernel taps)`);
   const inStrides = stridesOf(inDims);
   const tab = new Int32Array(outSize * kSize);
   const o = new Array<number>(n).fill(0);
@@ -168,8 +183,14 @@ const convAttrs: AttrSchema = {
   strides: { type: "ints" },
 };
 
-/** kernel_shape, or the weight's spatial dims when the attribute is absent. */
-function kernelOf(ctx: InferContext | EvalContext, wShape: readonly Dim[] | null, n: number): number[] | null {
+/**
+ * kernel_shape, or the weight's spatial dims when the attribute is absent (null if unknown). It also
+ * checks the weight's rank, so that callers may read its channel dims.
+ */
+export function kernelOf(ctx: InferContext | EvalContext, wShape: readonly Dim[] | null, n: number): number[] | null {
+  if (wShape !== null && wShape.length !== n + 2) {
+    throw new ModelError(`${ctx.node.op}: weight shape [${wShape.join(",")}] has rank ${wShape.length}, expected ${n + 2} like the input`);
+  }
   const ks = ctx.attrs.optInts("kernel_shape");
   if (ks) {
     checkLen(ctx.node.op, "kernel_shape", ks, n);
@@ -177,7 +198,6 @@ function kernelOf(ctx: InferContext | EvalContext, wShape: readonly Dim[] | null
   }
   if (wShape === null) return null;
   const sp = wShape.slice(2);
-  if (sp.length !== n) throw new ModelError(`${ctx.node.op}: weight rank ${wShape.length} does not match input rank ${n + 2}`);
   return sp.every((d): d is number => typeof d === "number") ? sp : null;
 }
 
@@ -185,8 +205,8 @@ function convInfer(ctx: InferContext): (TensorType | null)[] {
   const x = inputType(ctx, 0), w = inputType(ctx, 1);
   if (x.shape === null) return [{ dtype: x.dtype, shape: null }];
   const n = spatialRank("Conv", x.shape);
-  const m: Dim = w.shape !== null ? w.shape[0]! : ctx.fresh();
   const kernel = kernelOf(ctx, w.shape, n);
+  const m: Dim = w.shape !== null ? w.shape[0]! : ctx.fresh();
   const sp = kernel === null
     ? x.shape.slice(2).map(() => ctx.fresh())
     : windowOutDims(readWindowAttrs(ctx, kernel, false, ctx.attrs.string("auto_pad")), x.shape.slice(2));
@@ -320,8 +340,8 @@ const convTranspose: OpDef = {
     if (x.shape === null) return [{ dtype: x.dtype, shape: null }];
     const n = spatialRank("ConvTranspose", x.shape);
     const group = ctx.attrs.int("group");
-    const m: Dim = w.shape !== null ? dimMul(w.shape[1]!, group) : ctx.fresh();
     const kernel = kernelOf(ctx, w.shape, n);
+    const m: Dim = w.shape !== null ? dimMul(w.shape[1]!, group) : ctx.fresh();
     const sp = kernel === null ? x.shape.slice(2).map(() => ctx.fresh()) : convTransposeGeometry(ctx, kernel, x.shape.slice(2)).outShape;
     return [{ dtype: x.dtype, shape: [x.shape[0]!, m, ...sp] }];
   },
@@ -414,8 +434,8 @@ const deformConv: OpDef = {
     const x = inputType(ctx, 0), w = inputType(ctx, 1);
     if (x.shape === null) return [{ dtype: x.dtype, shape: null }];
     const n = spatialRank("DeformConv", x.shape);
-    const m: Dim = w.shape !== null ? w.shape[0]! : ctx.fresh();
     const kernel = kernelOf(ctx, w.shape, n);
+    const m: Dim = w.shape !== null ? w.shape[0]! : ctx.fresh();
     const sp = kernel === null
       ? x.shape.slice(2).map(() => ctx.fresh())
       : windowOutDims(readWindowAttrs(ctx, kernel, false, "NOTSET"), x.shape.slice(2));

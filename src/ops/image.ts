@@ -1,6 +1,6 @@
 /** Sampling and detection: Resize, Upsample, GridSample, AffineGrid, RoiAlign, NonMaxSuppression. */
-import { ModelError, UnsupportedError } from "../ir/errors.js";
-import { Tensor, shapeSize, stridesOf } from "../ir/tensor.js";
+import { EvalError, LimitError, ModelError, UnsupportedError } from "../ir/errors.js";
+import { Tensor, checkShape, elementLimit, shapeSize, stridesOf } from "../ir/tensor.js";
 import { type Dim, type TensorType, isStaticShape } from "../ir/types.js";
 import type { EvalContext, InferContext, OpDef } from "./registry.js";
 import { inputType, normAxes, req } from "./util.js";
@@ -159,6 +159,15 @@ function resizeAxis(p: ResizeParams, inW: number, outW: number, scale: number, r
   return { taps };
 }
 
+function checkSizes(sizes: readonly number[], op: string): void {
+  if (sizes.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new EvalError(`${op}: sizes [${sizes.join(",")}] must hold non-negative integers`);
+}
+
+function checkScales(scales: readonly number[], op: string): void {
+  const bad = scales.find((s) => !(s > 0));
+  if (bad !== undefined) throw new ModelError(`${op}: scale ${bad} must be positive`);
+}
+
 /** Output sizes and per-axis scales for Resize, from scales or sizes (both over `axes`). */
 function resizePlan(
   inShape: readonly number[], axes: readonly number[], scales: readonly number[] | null,
@@ -169,6 +178,7 @@ function resizePlan(
   const outShape = [...inShape];
   if (sizes !== null) {
     if (sizes.length !== axes.length) throw new ModelError(`${op}: sizes has ${sizes.length} values for ${axes.length} axes`);
+    checkSizes(sizes, op);
     axes.forEach((a, i) => { scale[a] = sizes[i]! / inShape[a]!; outShape[a] = sizes[i]!; });
     if (policy !== "stretch") {
       const ss = axes.map((a) => scale[a]!);
@@ -180,8 +190,8 @@ function resizePlan(
     }
   } else if (scales !== null) {
     if (scales.length !== axes.length) throw new ModelError(`${op}: scales has ${scales.length} values for ${axes.length} axes`);
+    checkScales(scales, op);
     axes.forEach((a, i) => {
-      if (!(scales[i]! > 0)) throw new ModelError(`${op}: scale ${scales[i]} must be positive`);
       scale[a] = scales[i]!;
       outShape[a] = Math.floor(scales[i]! * inShape[a]!);
     });
@@ -196,6 +206,8 @@ function runResize(
   sizes: readonly number[] | null, roi: readonly number[] | null, policy: string, op: string,
 ): Tensor {
   const { outShape, scale } = resizePlan(x.shape, axes, scales, sizes, policy, op);
+  // Before the per-axis tap lists, which have an entry per output index: a huge scale would exhaust the heap there.
+  checkShape(outShape, `${op} output`);
   if (p.ctm === "tf_crop_and_resize" && roi === null) throw new ModelError(`${op}: tf_crop_and_resize needs roi`);
   if (roi !== null && p.ctm === "tf_crop_and_resize" && roi.length !== 2 * axes.length) {
     throw new ModelError(`${op}: roi has ${roi.length} values, expected ${2 * axes.length}`);
@@ -226,12 +238,14 @@ function resizeInferShape(
   const scales = sizesPresent ? null : optValues(scalesT);
   const out: Dim[] = [...shape];
   if (sizes !== null && sizes.length === axes.length) {
+    checkSizes(sizes, ctx.node.op);
     if (policy === "stretch") {
       axes.forEach((a, i) => { out[a] = sizes[i]!; });
       return out;
     }
     if (isStaticShape(shape)) return resizePlan(shape, axes, null, sizes, policy, ctx.node.op).outShape;
   } else if (scales !== null && scales.length === axes.length) {
+    checkScales(scales, ctx.node.op);
     axes.forEach((a, i) => {
       const d = shape[a]!;
       if (scales[i] !== 1) out[a] = typeof d === "number" ? Math.floor(scales[i]! * d) : ctx.fresh();
@@ -483,6 +497,15 @@ const gridSample: OpDef = {
 // ---------------------------------------------------------------------------------------------
 // AffineGrid
 
+/** AffineGrid's size input, [N, C, H, W] or [N, C, D, H, W], checked before it sizes the grid. */
+function affineSize(size: readonly number[]): { N: number; sp: number[] } {
+  const sp = size.slice(2);
+  if (sp.length !== 2 && sp.length !== 3) throw new ModelError(`AffineGrid: size must have 4 or 5 values, got ${size.length}`);
+  if (size.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new EvalError(`AffineGrid: size [${size.join(",")}] must hold non-negative integers`);
+  checkShape([size[0]!, ...sp, sp.length], "AffineGrid output");
+  return { N: size[0]!, sp };
+}
+
 const affineGrid: OpDef = {
   name: "AffineGrid",
   pattern: "injective",
@@ -492,12 +515,12 @@ const affineGrid: OpDef = {
     const sizeT = inputType(ctx, 1);
     const size = ctx.constants[1];
     if (size) {
-      const s = size.ints();
-      const sp = s.slice(2);
-      return [{ dtype: theta.dtype, shape: [s[0]!, ...sp, sp.length] }];
+      const { N, sp } = affineSize(size.ints());
+      return [{ dtype: theta.dtype, shape: [N, ...sp, sp.length] }];
     }
     const k = sizeT.shape !== null && typeof sizeT.shape[0] === "number" ? sizeT.shape[0] : null;
     if (k === null) return [{ dtype: theta.dtype, shape: null }];
+    if (k !== 4 && k !== 5) throw new ModelError(`AffineGrid: size must have 4 or 5 values, got shape [${k}]`);
     const n = theta.shape !== null ? theta.shape[0]! : ctx.fresh();
     return [{ dtype: theta.dtype, shape: [n, ...Array.from({ length: k - 2 }, () => ctx.fresh()), k - 2] }];
   },
@@ -505,10 +528,8 @@ const affineGrid: OpDef = {
     const theta = req(ctx.inputs[0], "AffineGrid", 0);
     const size = req(ctx.inputs[1], "AffineGrid", 1).ints();
     const alignCorners = ctx.attrs.int("align_corners") !== 0;
-    const N = size[0]!;
-    const sp = size.slice(2);
+    const { N, sp } = affineSize(size);
     const r = sp.length;
-    if (r !== 2 && r !== 3) throw new ModelError(`AffineGrid: size must have 4 or 5 values, got ${size.length}`);
     if (theta.rank !== 3 || theta.shape[0] !== N || theta.shape[1] !== r || theta.shape[2] !== r + 1) {
       throw new ModelError(`AffineGrid: theta shape [${theta.shape}] does not fit size [${size}]`);
     }
@@ -539,6 +560,25 @@ const affineGrid: OpDef = {
 // ---------------------------------------------------------------------------------------------
 // RoiAlign
 
+/** RoiAlign's pooled output size, checked before it sizes anything. */
+function roiBins(ctx: InferContext | EvalContext): [number, number] {
+  const ph = ctx.attrs.int("output_height"), pw = ctx.attrs.int("output_width");
+  if (!Number.isInteger(ph) || ph < 1) throw new ModelError(`RoiAlign: output_height ${ph} must be positive`);
+  if (!Number.isInteger(pw) || pw < 1) throw new ModelError(`RoiAlign: output_width ${pw} must be positive`);
+  return [ph, pw];
+}
+
+/** Where one ROI's bins start, their size, and the sampling grid of each bin. */
+interface RoiGrid {
+  readonly b: number;
+  readonly x1: number;
+  readonly y1: number;
+  readonly bh: number;
+  readonly bw: number;
+  readonly gh: number;
+  readonly gw: number;
+}
+
 const roiAlign: OpDef = {
   name: "RoiAlign",
   pattern: "opaque",
@@ -555,7 +595,7 @@ const roiAlign: OpDef = {
     const rois = inputType(ctx, 1);
     const nr = rois.shape !== null ? rois.shape[0]! : ctx.fresh();
     const c = x.shape !== null ? x.shape[1]! : ctx.fresh();
-    return [{ dtype: x.dtype, shape: [nr, c, ctx.attrs.int("output_height"), ctx.attrs.int("output_width")] }];
+    return [{ dtype: x.dtype, shape: [nr, c, ...roiBins(ctx)] }];
   },
   evaluate: (ctx) => {
     const X = req(ctx.inputs[0], "RoiAlign", 0);
@@ -569,16 +609,18 @@ const roiAlign: OpDef = {
       throw new UnsupportedError(`RoiAlign: coordinate_transformation_mode '${ctm}'`, `RoiAlign coordinate_transformation_mode ${ctm}`);
     }
     const halfPixel = ctm === "half_pixel";
-    const PH = a.int("output_height"), PW = a.int("output_width");
+    const [PH, PW] = roiBins(ctx);
     const ratio = a.int("sampling_ratio"), scale = a.float("spatial_scale");
+    if (ratio < 0) throw new ModelError(`RoiAlign: sampling_ratio ${ratio} must be 0 (adaptive) or positive`);
     if (X.rank !== 4) throw new ModelError(`RoiAlign: input must be 4-D, got [${X.shape}]`);
     const [N, C, H, W] = X.shape as [number, number, number, number];
     const R = bi.length;
     if (rois.rank !== 2 || rois.shape[0] !== R || rois.shape[1] !== 4) throw new ModelError(`RoiAlign: rois shape [${rois.shape}] must be [${R},4]`);
-    const xv = X.numbers();
+    checkShape([R, C, PH, PW], "RoiAlign output");
     const rv = rois.numbers();
-    const out = new Float64Array(R * C * PH * PW);
-    for (let n = 0; n < R; n++) {
+    // Every ROI's sampling grid first: an adaptive grid grows with the ROI, so the total work is bounded before any sampling.
+    let samples = 0;
+    const grids = Array.from({ length: R }, (_, n): RoiGrid => {
       const b = bi[n]!;
       if (b < 0 || b >= N) throw new ModelError(`RoiAlign: batch index ${b} out of range [0, ${N})`);
       const off = halfPixel ? 0.5 : 0;
@@ -586,48 +628,62 @@ const roiAlign: OpDef = {
       const x2 = rv[n * 4 + 2]! * scale - off, y2 = rv[n * 4 + 3]! * scale - off;
       let rw = x2 - x1, rh = y2 - y1;
       if (!halfPixel) { rw = Math.max(rw, 1); rh = Math.max(rh, 1); }
-      const bh = rh / PH, bw = rw / PW;
       const gh = ratio > 0 ? ratio : Math.ceil(rh / PH);
       const gw = ratio > 0 ? ratio : Math.ceil(rw / PW);
+      if (!Number.isFinite(gh) || !Number.isFinite(gw)) {
+        throw new EvalError(`RoiAlign: roi ${n} [${Array.from(rv.subarray(n * 4, n * 4 + 4)).join(",")}] gives a sampling grid of ${gh} x ${gw}`);
+      }
+      samples += C * PH * PW * Math.max(gh, 0) * Math.max(gw, 0);
+      return { b, x1, y1, bh: rh / PH, bw: rw / PW, gh, gw };
+    });
+    if (samples > elementLimit()) {
+      throw new LimitError(`RoiAlign: ${samples} samples (channels x bins x sampling grid, over ${R} rois), over the limit of ${elementLimit()}`);
+    }
+    const xv = X.numbers();
+    const out = new Float64Array(R * C * PH * PW);
+    grids.forEach(({ b, x1, y1, bh, bw, gh, gw }, n) => {
       const count = Math.max(gh * gw, 1);
+      // Bilinear sample points of one bin: four (position, weight) pairs each, reused across bins.
+      const points = Math.max(gh, 0) * Math.max(gw, 0);
+      const pos = new Int32Array(4 * points), wt = new Float64Array(4 * points);
       for (let ph = 0; ph < PH; ph++) {
         for (let pw = 0; pw < PW; pw++) {
-          // Bilinear sample points of this bin: four (position, weight) pairs each.
-          const samples: { pos: number[]; w: number[] }[] = [];
-          for (let iy = 0; iy < gh; iy++) {
+          pos.fill(0);
+          wt.fill(0);
+          for (let iy = 0, s = 0; iy < gh; iy++) {
             const y = y1 + ph * bh + ((iy + 0.5) * bh) / gh;
-            for (let ix = 0; ix < gw; ix++) {
+            for (let ix = 0; ix < gw; ix++, s += 4) {
               const x = x1 + pw * bw + ((ix + 0.5) * bw) / gw;
-              if (y < -1 || y > H || x < -1 || x > W) { samples.push({ pos: [0, 0, 0, 0], w: [0, 0, 0, 0] }); continue; }
+              if (y < -1 || y > H || x < -1 || x > W) continue;
               const yy = Math.max(y, 0), xx = Math.max(x, 0);
               let yl = Math.floor(yy), xl = Math.floor(xx), yh: number, xh: number;
               let ys = yy, xs = xx;
               if (yl >= H - 1) { yh = yl = H - 1; ys = yl; } else yh = yl + 1;
               if (xl >= W - 1) { xh = xl = W - 1; xs = xl; } else xh = xl + 1;
               const ly = ys - yl, lx = xs - xl, hy = 1 - ly, hx = 1 - lx;
-              samples.push({ pos: [yl * W + xl, yl * W + xh, yh * W + xl, yh * W + xh], w: [hy * hx, hy * lx, ly * hx, ly * lx] });
+              pos[s] = yl * W + xl; pos[s + 1] = yl * W + xh; pos[s + 2] = yh * W + xl; pos[s + 3] = yh * W + xh;
+              wt[s] = hy * hx; wt[s + 1] = hy * lx; wt[s + 2] = ly * hx; wt[s + 3] = ly * lx;
             }
           }
           for (let c = 0; c < C; c++) {
             const base = (b * C + c) * H * W;
             let v = 0;
             if (mode === "avg") {
-              for (const s of samples) for (let k = 0; k < 4; k++) v += s.w[k]! * xv[base + s.pos[k]!]!;
+              for (let k = 0; k < pos.length; k++) v += wt[k]! * xv[base + pos[k]!]!;
               v /= count;
             } else {
               // Max mode takes the max of the weighted corner values (ONNX Runtime's definition).
-              let first = true;
-              for (const s of samples) {
-                const m = Math.max(...s.pos.map((q, k) => s.w[k]! * xv[base + q]!));
-                v = first ? m : Math.max(v, m);
-                first = false;
+              for (let s = 0; s < pos.length; s += 4) {
+                let m = wt[s]! * xv[base + pos[s]!]!;
+                for (let k = 1; k < 4; k++) m = Math.max(m, wt[s + k]! * xv[base + pos[s + k]!]!);
+                v = s === 0 ? m : Math.max(v, m);
               }
             }
             out[((n * C + c) * PH + ph) * PW + pw] = v;
           }
         }
       }
-    }
+    });
     return [Tensor.fromNumbers(X.dtype, [R, C, PH, PW], out)];
   },
 };

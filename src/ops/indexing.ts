@@ -3,7 +3,7 @@ import { f16round } from "@petamoriken/float16";
 import { DTYPE_INFO, type DType, isBigInt } from "../ir/dtype.js";
 import { dimProduct } from "../ir/dim.js";
 import { EvalError, ModelError, UnsupportedError } from "../ir/errors.js";
-import { Tensor, shapeSize, stridesOf } from "../ir/tensor.js";
+import { Tensor, checkShape, shapeSize, stridesOf } from "../ir/tensor.js";
 import type { Dim, TensorType } from "../ir/types.js";
 import type { EvalContext, InferContext, OpDef } from "./registry.js";
 import { inputType, normAxis, req, sameAsInput } from "./util.js";
@@ -338,6 +338,13 @@ const tensorScatter: OpDef = {
 // ---------------------------------------------------------------------------------------------
 // OneHot, Compress, NonZero
 
+/** OneHot's depth, truncated as ONNX does for a float depth; a non-finite one would size no tensor. */
+function oneHotDepth(v: number): number {
+  const depth = Math.trunc(v);
+  if (!Number.isFinite(depth) || depth < 1) throw new EvalError(`OneHot: depth ${v} must be a positive finite number`);
+  return depth;
+}
+
 const oneHot: OpDef = {
   name: "OneHot",
   pattern: "injective",
@@ -348,21 +355,21 @@ const oneHot: OpDef = {
     const axis = normAxis(ctx.attrs.int("axis"), ind.shape.length + 1, "OneHot");
     const depth = constInt(ctx, 1);
     const shape: Dim[] = [...ind.shape];
-    shape.splice(axis, 0, depth !== undefined ? Math.trunc(depth) : ctx.fresh());
+    shape.splice(axis, 0, depth !== undefined ? oneHotDepth(depth) : ctx.fresh());
     return [{ dtype: values.dtype, shape }];
   },
   evaluate: (ctx) => {
     const ind = req(ctx.inputs[0], "OneHot", 0), depthT = req(ctx.inputs[1], "OneHot", 1), values = req(ctx.inputs[2], "OneHot", 2);
     if (depthT.size !== 1) throw new EvalError("OneHot: depth must hold one value");
     if (values.size !== 2) throw new EvalError("OneHot: values must hold [off_value, on_value]");
-    const depth = Math.trunc(depthT.numbers()[0]!);
-    if (depth < 1) throw new EvalError(`OneHot: depth ${depth} must be positive`);
+    const depth = oneHotDepth(depthT.numbers()[0]!);
     const axis = normAxis(ctx.attrs.int("axis"), ind.rank + 1, "OneHot");
     const vals = valsOf(values) as Store;
     const off = vals[0]!, on = vals[1]!;
     const outer = shapeSize(ind.shape.slice(0, axis)), inner = shapeSize(ind.shape.slice(axis));
     const outShape = [...ind.shape];
     outShape.splice(axis, 0, depth);
+    checkShape(outShape, "OneHot output");
     const out = emptyVals(values.dtype, shapeSize(outShape));
     const dst = out as Store;
     const idx = ind.numbers();

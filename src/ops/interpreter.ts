@@ -10,6 +10,8 @@ import { Attrs, getOp } from "./registry.js";
 export interface InterpreterOptions {
   /** Largest element count any intermediate tensor may have. */
   readonly maxElements?: number;
+  /** Most iterations one Loop may run (default DEFAULT_MAX_LOOP_ITERATIONS in ops/control.ts). */
+  readonly maxLoopIterations?: number;
 }
 
 /** Values visible while running a graph: its own, then those of the enclosing graphs. */
@@ -76,7 +78,7 @@ function runNode(node: Node, index: number, scope: Scope, opsets: Readonly<Recor
     if (t === undefined) throw new InternalError(`${describeNode(node, index)}: input "${name}" has no value`);
     return t;
   });
-  const outputs = evaluateNode(node, inputs, opsets, (g, ins) => runGraph(g, ins, opsets, scope, options), index);
+  const outputs = evaluateNode(node, inputs, opsets, (g, ins) => runGraph(g, ins, opsets, scope, options), index, options);
   node.outputs.forEach((name, i) => {
     if (name === "") return;
     if (i >= outputs.length) {
@@ -93,7 +95,7 @@ function runNode(node: Node, index: number, scope: Scope, opsets: Readonly<Recor
 export function evaluateNode(node: Node, inputs: readonly (Tensor | null)[], opsets: Readonly<Record<string, number>>,
   runSubgraph: (g: Graph, inputs: readonly Tensor[]) => Tensor[] = () => {
     throw new InternalError(`${node.op}: no scope to run a subgraph in`);
-  }, index?: number): (Tensor | null)[] {
+  }, index?: number, options: InterpreterOptions = {}): (Tensor | null)[] {
   const def = getOp(node.op);
   const opset = opsetFor(opsets, node.op);
   try {
@@ -102,6 +104,7 @@ export function evaluateNode(node: Node, inputs: readonly (Tensor | null)[], ops
       attrs: new Attrs(node, def.attrs, opset),
       outputCount: node.outputs.length,
       runSubgraph,
+      maxLoopIterations: options.maxLoopIterations,
     });
   } catch (e) {
     if (e instanceof KilnError && !e.message.includes(node.op)) e.message = `${describeNode(node, index)}: ${e.message}`;

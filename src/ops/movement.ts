@@ -471,6 +471,7 @@ const pad: OpDef = {
 function tileRepeats(opset: number, rank: number, tiles: number[] | undefined, axis: number[] | undefined): number[] | undefined {
   if (opset >= 6) return tiles;
   if (tiles === undefined || axis === undefined) return undefined;
+  if (tiles.length !== 1 || axis.length !== 1) throw new EvalError(`Tile-1: tiles [${tiles.join(",")}] and axis [${axis.join(",")}] must be single values`);
   const reps = new Array<number>(rank).fill(1);
   reps[normAxis(axis[0]!, rank, "Tile")] = tiles[0]!;
   return reps;
@@ -482,6 +483,8 @@ const tile: OpDef = {
   attrs: {},
   infer: (ctx) => {
     const x = inputType(ctx, 0);
+    // Tile-1 takes the axis as a third input.
+    if (ctx.opset < 6) inputType(ctx, 2);
     if (x.shape === null) return [{ dtype: x.dtype, shape: null }];
     const reps = tileRepeats(ctx.opset, x.shape.length, constInts(ctx, 1), constInts(ctx, 2));
     if (reps === undefined) return [{ dtype: x.dtype, shape: x.shape.map(() => ctx.fresh()) }];
@@ -490,16 +493,37 @@ const tile: OpDef = {
   },
   evaluate: (ctx) => {
     const x = req(ctx.inputs[0], "Tile", 0);
-    const reps = tileRepeats(ctx.opset, x.rank, req(ctx.inputs[1], "Tile", 1).ints(), optInts(ctx, 2))!;
+    const axis = ctx.opset < 6 ? req(ctx.inputs[2], "Tile", 2).ints() : undefined;
+    const reps = tileRepeats(ctx.opset, x.rank, req(ctx.inputs[1], "Tile", 1).ints(), axis)!;
     if (reps.length !== x.rank || reps.some((r) => r < 0)) throw new EvalError(`Tile: invalid repeats [${reps.join(",")}] for shape [${x.shape.join(",")}]`);
-    const strides = stridesOf(x.shape);
-    return [remap(x, x.shape.map((d, i) => d * reps[i]!), (c) => {
-      let j = 0;
-      for (let a = 0; a < c.length; a++) j += (c[a]! % x.shape[a]!) * strides[a]!;
-      return j;
-    })];
+    return [tiled(x, reps)];
   },
 };
+
+/**
+ * `x` repeated reps[a] times along each axis a. Each axis's first copy is built (rows of the input on
+ * the innermost axis), then duplicated whole: block copies rather than an index computed per element,
+ * as tiles easily reach millions of elements.
+ */
+function tiled(x: Tensor, reps: readonly number[]): Tensor {
+  const outShape = x.shape.map((d, i) => d * reps[i]!);
+  checkShape(outShape, "Tile output");
+  // Storage of any dtype copied as is; Float32Array stands for whichever typed array it is.
+  const out = DTYPE_INFO[x.dtype].make(shapeSize(outShape)) as Float32Array;
+  const src = x.data as Float32Array;
+  if (out.length === 0) return new Tensor(x.dtype, outShape, out);
+  const rank = x.rank, inStrides = stridesOf(x.shape), outStrides = stridesOf(outShape);
+  const fill = (axis: number, inOff: number, outOff: number): void => {
+    const d = x.shape[axis]!;
+    if (axis === rank - 1) out.set(src.subarray(inOff, inOff + d), outOff);
+    else for (let i = 0; i < d; i++) fill(axis + 1, inOff + i * inStrides[axis]!, outOff + i * outStrides[axis]!);
+    const len = d * outStrides[axis]!;
+    for (let k = 1; k < reps[axis]!; k++) out.copyWithin(outOff + k * len, outOff, outOff + len);
+  };
+  if (rank === 0) out.set(src);
+  else fill(0, 0, 0);
+  return new Tensor(x.dtype, outShape, out);
+}
 
 // ---------------------------------------------------------------- DepthToSpace / SpaceToDepth
 

@@ -109,6 +109,20 @@ function broadcastTo(t: Tensor, shape: readonly number[]): Float64Array {
 
 // ---------------------------------------------------------------- BatchNormalization
 
+/** Whether the node computes batch statistics: training_mode from opset 14, is_test=0 before opset 7. */
+function bnTraining(ctx: InferContext | EvalContext): boolean {
+  return ctx.opset >= 14 ? ctx.attrs.int("training_mode") !== 0 : ctx.opset < 7 && ctx.attrs.int("is_test") === 0;
+}
+
+/** The running statistics (outputs 1 and 2) exist only in training; asking for them otherwise is a malformed node. */
+function checkStatOutputs(ctx: InferContext | EvalContext, training: boolean): void {
+  if (training || (ctx.opset >= 7 && ctx.opset < 14)) return;
+  const i = [1, 2].find((k) => (ctx.node.outputs[k] ?? "") !== "");
+  if (i === undefined) return;
+  const flag = ctx.opset >= 14 ? `training_mode=${ctx.attrs.int("training_mode")}` : "is_test=1";
+  throw new ModelError(`BatchNormalization: output ${i} ("${ctx.node.outputs[i]}") is a running statistic, which it does not compute with ${flag}`);
+}
+
 const batchNorm: OpDef = {
   name: "BatchNormalization",
   pattern: "opaque",
@@ -124,7 +138,10 @@ const batchNorm: OpDef = {
     const x = inputType(ctx, 0);
     const runMean = ctx.inputs[3] ?? x;
     const stat: TensorType = { dtype: runMean.dtype, shape: x.shape === null ? null : [x.shape[1] ?? 1] };
-    return [x, ...Array.from({ length: ctx.outputCount - 1 }, () => stat)];
+    checkStatOutputs(ctx, bnTraining(ctx));
+    // Y and the running statistics from opset 14; before it, also the saved mean and variance.
+    const count = Math.min(ctx.outputCount, ctx.opset >= 14 ? 3 : 5);
+    return [x, ...Array.from({ length: count - 1 }, () => stat)];
   },
   evaluate: (ctx) => {
     const op = "BatchNormalization";
@@ -135,7 +152,8 @@ const batchNorm: OpDef = {
     const runMean = meanT.numbers();
     const runVar = req(ctx.inputs[4], op, 4).numbers();
     if (ctx.opset < 9 && ctx.attrs.int("spatial") === 0) throw new UnsupportedError(`${op}: spatial=0 is not supported`, `${op} spatial=0`);
-    const training = ctx.opset >= 14 ? ctx.attrs.int("training_mode") !== 0 : ctx.opset < 7 && ctx.attrs.int("is_test") === 0;
+    const training = bnTraining(ctx);
+    checkStatOutputs(ctx, training);
     const wants = (i: number): boolean => (ctx.node.outputs[i] ?? "") !== "";
     if (ctx.opset < 14 && ctx.opset >= 7 && [1, 2, 3, 4].some(wants)) {
       throw new UnsupportedError(`${op}: training outputs before opset 14 are not supported`, `${op} training outputs opset<14`);
@@ -168,7 +186,7 @@ const batchNorm: OpDef = {
       const rv = runVar.map((m, c) => m * mom + useVar[c]! * (1 - mom));
       outs.push(Tensor.fromNumbers(meanT.dtype, [C], rm), Tensor.fromNumbers(meanT.dtype, [C], rv));
     }
-    return outs.slice(0, ctx.outputCount).concat(Array.from({ length: Math.max(0, ctx.outputCount - outs.length) }, () => null));
+    return outs.slice(0, ctx.outputCount);
   },
 };
 

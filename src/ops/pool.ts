@@ -1,7 +1,7 @@
 /** Pooling: MaxPool, AveragePool, LpPool, GlobalMaxPool, GlobalAveragePool, GlobalLpPool, MaxUnpool. */
 import { dimAdd, dimMul, dimSub } from "../ir/dim.js";
 import { EvalError, ModelError } from "../ir/errors.js";
-import { Tensor, shapeSize, stridesOf } from "../ir/tensor.js";
+import { Tensor, checkShape, shapeSize, stridesOf } from "../ir/tensor.js";
 import type { Dim, TensorType } from "../ir/types.js";
 import { BEYOND_PAD, type Window, readWindowAttrs, resolveWindow, windowOutDims, windowTable } from "./conv.js";
 import type { EvalContext, InferContext, OpDef } from "./registry.js";
@@ -219,7 +219,13 @@ function unpoolDims(ctx: InferContext | EvalContext, inDims: readonly Dim[]): Di
   const s = ctx.attrs.optInts("strides") ?? new Array<number>(n).fill(1);
   const pads = ctx.attrs.optInts("pads") ?? new Array<number>(2 * n).fill(0);
   if (s.length !== n || pads.length !== 2 * n) throw new ModelError(`MaxUnpool: strides/pads do not match ${n} spatial dims`);
-  return inDims.map((d, i) => dimAdd(dimMul(dimSub(d, 1), s[i]!), k[i]! - pads[i]! - pads[i + n]!));
+  if (k.some((v) => !Number.isInteger(v) || v < 1)) throw new ModelError(`MaxUnpool: kernel_shape [${k.join(",")}] must be positive`);
+  if (s.some((v) => !Number.isInteger(v) || v < 1)) throw new ModelError(`MaxUnpool: strides [${s.join(",")}] must be positive`);
+  const dims = inDims.map((d, i) => dimAdd(dimMul(dimSub(d, 1), s[i]!), k[i]! - pads[i]! - pads[i + n]!));
+  if (dims.some((d) => typeof d === "number" && d < 0)) {
+    throw new ModelError(`MaxUnpool: pads [${pads.join(",")}] exceed the unpooled size [${dims.join(",")}]`);
+  }
+  return dims;
 }
 
 const maxUnpool: OpDef = {
@@ -234,7 +240,10 @@ const maxUnpool: OpDef = {
     const x = inputType(ctx, 0);
     if (ctx.inputs[2]) {
       const os = ctx.constants[2];
-      if (os) return [{ dtype: x.dtype, shape: os.ints() }];
+      if (os) {
+        checkShape(os.ints(), "MaxUnpool output_shape");
+        return [{ dtype: x.dtype, shape: os.ints() }];
+      }
       const t = ctx.inputs[2];
       const len = t.shape?.[0];
       return [{ dtype: x.dtype, shape: typeof len === "number" ? Array.from({ length: len }, () => ctx.fresh()) : null }];
@@ -251,6 +260,7 @@ const maxUnpool: OpDef = {
     const natural = [X.shape[0]!, X.shape[1]!, ...(unpoolDims(ctx, X.shape.slice(2)) as number[])];
     const shape = ctx.inputs[2] ? ctx.inputs[2].ints() : natural;
     if (shape.length !== X.shape.length) throw new EvalError(`MaxUnpool: output_shape [${shape.join(",")}] has the wrong rank`);
+    checkShape(shape, "MaxUnpool output");
     const out = new Float64Array(shapeSize(shape));
     const x = X.numbers(), ind = I.numbers();
     const natStrides = stridesOf(natural), outStrides = stridesOf(shape);

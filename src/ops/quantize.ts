@@ -8,7 +8,7 @@ import { EvalError, ModelError, UnsupportedError } from "../ir/errors.js";
 import type { Node } from "../ir/graph.js";
 import { Tensor, shapeSize } from "../ir/tensor.js";
 import type { Dim, TensorType } from "../ir/types.js";
-import { readWindowAttrs, resolveWindow, windowOutDims, windowTable } from "./conv.js";
+import { kernelOf, readWindowAttrs, resolveWindow, windowOutDims, windowTable } from "./conv.js";
 import { matmulInto } from "./matmul.js";
 import type { AttrSchema, EvalContext, InferContext, OpDef } from "./registry.js";
 import { broadcastDims, broadcastIndex, broadcastShapes, inputType, normAxis, req } from "./util.js";
@@ -349,25 +349,12 @@ const convAttrs: AttrSchema = {
   strides: { type: "ints" },
 };
 
-/** kernel_shape, or the weight's spatial dims when the attribute is absent (null if unknown). */
-function kernelOf(ctx: InferContext | EvalContext, wShape: readonly Dim[] | null, n: number): number[] | null {
-  const ks = ctx.attrs.optInts("kernel_shape");
-  if (ks) {
-    if (ks.length !== n) throw new ModelError(`${ctx.node.op}: kernel_shape has ${ks.length} values, expected ${n}`);
-    return [...ks];
-  }
-  if (wShape === null) return null;
-  const sp = wShape.slice(2);
-  if (sp.length !== n) throw new ModelError(`${ctx.node.op}: weight rank ${wShape.length} does not match input rank ${n + 2}`);
-  return sp.every((d): d is number => typeof d === "number") ? sp : null;
-}
-
 function convShape(ctx: InferContext, x: TensorType, w: TensorType): Dim[] | null {
   if (x.shape === null) return null;
   if (x.shape.length < 3) throw new ModelError(`${ctx.node.op}: input must have rank >= 3 (N, C, spatial...)`);
   const n = x.shape.length - 2;
-  const m: Dim = w.shape !== null ? w.shape[0]! : ctx.fresh();
   const kernel = kernelOf(ctx, w.shape, n);
+  const m: Dim = w.shape !== null ? w.shape[0]! : ctx.fresh();
   const sp = kernel === null
     ? x.shape.slice(2).map(() => ctx.fresh())
     : windowOutDims(readWindowAttrs(ctx, kernel, false, ctx.attrs.string("auto_pad")), x.shape.slice(2));

@@ -112,6 +112,8 @@ export interface EvalContext extends BaseContext {
   readonly inputs: readonly (Tensor | null)[];
   /** Run a subgraph with its formal inputs bound to `inputs`; it also sees the enclosing scope. */
   runSubgraph(graph: Graph, inputs: readonly Tensor[]): Tensor[];
+  /** Most iterations a Loop may run before it stops with a LimitError (unset: the Loop op's default). */
+  readonly maxLoopIterations?: number;
 }
 
 export interface OpDef {

@@ -302,7 +302,9 @@ const constantOfShape: OpDef = {
 
 function rangeCount(start: number, limit: number, delta: number): number {
   if (delta === 0) throw new EvalError("Range: delta is 0");
-  return Math.max(Math.ceil((limit - start) / delta), 0);
+  const n = Math.max(Math.ceil((limit - start) / delta), 0);
+  if (!Number.isFinite(n)) throw new EvalError(`Range: start ${start}, limit ${limit} and delta ${delta} give no finite element count`);
+  return n;
 }
 
 function scalarOf(t: Tensor | null | undefined, i: number): number {
@@ -324,7 +326,9 @@ const range: OpDef = {
   evaluate: (ctx) => {
     const start = scalarOf(ctx.inputs[0], 0), limit = scalarOf(ctx.inputs[1], 1), delta = scalarOf(ctx.inputs[2], 2);
     const n = rangeCount(start, limit, delta);
-    const values = Array.from({ length: n }, (_, i) => start + i * delta);
+    // Checked before the values are built: a count of 2^31 would exhaust the heap first.
+    checkShape([n], "Range output");
+    const values = Float64Array.from({ length: n }, (_, i) => start + i * delta);
     return [Tensor.fromNumbers(req(ctx.inputs[0], "Range", 0).dtype, [n], values)];
   },
 };

@@ -49,34 +49,6 @@ const OPTIONS = { maxTensorBytes: 64 * 2 ** 20, maxElements: 2 ** 24, backend: "
 const SLOW_MS = 4000;
 const HANG_MS = 6000;
 
-/**
- * Crashes inside op implementations (src/ops/<family>.ts, owned elsewhere), reported to their
- * owners; matched by model and error, so that any other failure still fails the test.
- */
-const KNOWN_OP_BUGS: readonly { readonly op: string; readonly match: RegExp }[] = [
-  // normalization.ts: outputs 1+ requested with training_mode=0 evaluate to null (InternalError), not a ModelError.
-  { op: "BatchNormalization", match: /^test_batchnorm_example: .*InternalError: internal: BatchNormalization node .* did not produce output/ },
-  // movement.ts: Tile-1 (tiles and axis inputs) reads a missing third input.
-  { op: "Tile", match: /^test_tile: opsetVersion: default opset version 1 .*TypeError: Cannot read properties of undefined/ },
-  // indexing.ts: a non-finite depth reaches a typed-array allocation.
-  { op: "OneHot", match: /^test_onehot_with_axis: .*RangeError: Invalid typed array length: (Infinity|NaN|-)/ },
-  // shape.ts: Range builds a JS array of the full count before checking it; the heap runs out.
-  { op: "Range", match: /^test_range_int32_type_negative_delta: .*(the process died|hang)/ },
-  // conv.ts: ConvTranspose inference reads W.shape[1] of a weight of rank < 2 (TypeError in dimMul).
-  { op: "ConvTranspose", match: /replaced by ConvTranspose .*TypeError: Cannot read properties of undefined/ },
-  // control.ts: Scan sizes arrays by num_scan_inputs unchecked (RangeError: Invalid array length in inference).
-  { op: "Scan", match: /^test_scan9_sum: .*(RangeError: Invalid array length|the process died|hang)/ },
-  // control.ts: Loop runs any trip count (2^40 iterations never finish) and checks scan outputs only at the end.
-  { op: "Loop", match: /^test_loop11: .*(the process died|hang)/ },
-  // image.ts: AffineGrid allocates from the size input unchecked (negative typed-array length).
-  { op: "AffineGrid", match: /^test_affine_grid_2d: .*RangeError: Invalid typed array length: -/ },
-  // image.ts: Resize and RoiAlign build per-output-element JS arrays from absurd sizes before any limit check;
-  // RoiAlign also allocates with a negative output_width.
-  { op: "Resize", match: /^test_resize_upsample_scales_linear: .*(the process died|hang)/ },
-  { op: "RoiAlign", match: /^test_roialign_aligned_false: .*(the process died|hang|RangeError: Invalid typed array length: -)/ },
-  // pool.ts: MaxUnpool allocates its output from negative strides unchecked.
-  { op: "MaxUnpool", match: /^test_maxunpool_export_without_output_shape: .*RangeError: Invalid typed array length: -/ },
-];
 /** FUZZ_ONLY=<substring of a case description> reruns just the matching cases; FUZZ_TRACE=1 prints each case and its errors. */
 const ONLY = process.env.FUZZ_ONLY;
 
@@ -727,14 +699,11 @@ if (process.env.FUZZ_FROM !== undefined && process.send) {
     const t0 = performance.now();
     const { cases, failures, tally } = await runAll(caseList().length);
     const ms = performance.now() - t0;
-    const known = failures.filter((f) => KNOWN_OP_BUGS.some((b) => b.match.test(`${f.where}: ${f.error}`)));
-    const bugs = failures.filter((f) => !known.includes(f));
-    console.log(`fuzz: ${cases} cases over ${MODELS.length} models in ${Math.round(ms)} ms, ${bugs.length} failures, ${known.length} known op bugs`);
+    console.log(`fuzz: ${cases} cases over ${MODELS.length} models in ${Math.round(ms)} ms, ${failures.length} failures`);
     console.log(`fuzz outcomes: ${[...tally].sort().map(([k, n]) => `${k} ${n}`).join(", ")}`);
-    for (const f of known) console.log(`KNOWN ${f.where}: ${f.error}`);
-    for (const f of bugs) console.log(`FAIL ${f.where}: ${f.error}`);
+    for (const f of failures) console.log(`FAIL ${f.where}: ${f.error}`);
     if (!ONLY) assert.ok(cases >= 1000, `only ${cases} cases`);
-    assert.equal(bugs.length, 0, `${bugs.length} cases failed other than with a KilnError or took too long (listed above)`);
+    assert.equal(failures.length, 0, `${failures.length} cases failed other than with a KilnError or took too long (listed above)`);
   });
 
   test("fuzzed TensorProtos fail with KilnErrors", () => {

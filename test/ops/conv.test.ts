@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Attr } from "../../src/ir/graph.js";
-import { Tensor } from "../../src/ir/tensor.js";
+import { Tensor, withElementLimit } from "../../src/ir/tensor.js";
 import type { TensorType } from "../../src/ir/types.js";
 import { ops as convOps } from "../../src/ops/conv.js";
 import { ops as matmulOps } from "../../src/ops/matmul.js";
@@ -115,6 +115,17 @@ test("ConvTranspose: spec examples (2-D, 1-D)", () => {
   assert.deepEqual(t, { dtype: "float32", shape: ["N", 2, 5, 5] });
 });
 
+test("ConvTranspose and Conv: a weight of the wrong rank is a ModelError, also with kernel_shape given", () => {
+  const xt = { dtype: "float32" as const, shape: [1, 1, 3, 3] };
+  assert.throws(() => infer("ConvTranspose", [xt, { dtype: "float32", shape: [1] }]),
+    { name: "ModelError", message: /ConvTranspose: weight shape \[1\] has rank 1, expected 4/ });
+  assert.throws(() => infer("ConvTranspose", [xt, { dtype: "float32", shape: [] }], { attrs: { kernel_shape: [3, 3] } }),
+    { name: "ModelError", message: /ConvTranspose: weight shape \[\] has rank 0/ });
+  assert.throws(() => run("ConvTranspose", [f32([1, 1, 3, 3], iota(9)), f32([1], [1])], { attrs: { kernel_shape: [1, 1] } }),
+    { name: "ModelError", message: /ConvTranspose: weight shape \[1\]/ });
+  assert.throws(() => infer("Conv", [xt, { dtype: "float32", shape: [] }], { attrs: { kernel_shape: [3, 3] } }), { name: "ModelError", message: /Conv: weight shape/ });
+});
+
 test("DeformConv: zero offsets equal Conv; fractional offsets interpolate; mask scales", () => {
   const x = f32([1, 1, 2, 2], [1, 2, 3, 4]), w = f32([1, 1, 1, 1], [1]);
   close(run("DeformConv", [x, w, f32([1, 2, 2, 2], new Array(8).fill(0))])[0]!, [1, 1, 2, 2], [1, 2, 3, 4]);
@@ -165,6 +176,18 @@ test("LpPool and the global pools", () => {
   assert.deepEqual(t, { dtype: "float32", shape: ["N", 2048, 1, 1] });
 });
 
+test("pooling windows: a non-positive kernel, a kernel beyond the input and an oversized window table are typed errors", () => {
+  const x = f32([1, 1, 4, 4], iota(16));
+  const xt = { dtype: "float32" as const, shape: [1, 1, 4, 4] };
+  // Two negative dims multiply out to a large positive kernel size: rejected before any window is built.
+  assert.throws(() => run("LpPool", [x], { attrs: { kernel_shape: [-1000, -1] } }), { name: "ModelError", message: /LpPool: kernel_shape \[-1000,-1\] must be positive/ });
+  assert.throws(() => infer("MaxPool", [xt], { attrs: { kernel_shape: [0, 2] } }), { name: "ModelError", message: /MaxPool: kernel_shape \[0,2\]/ });
+  assert.throws(() => infer("LpPool", [xt], { attrs: { kernel_shape: [6, 6] } }), { name: "EvalError", message: /LpPool: kernel_shape \[6,6\] over input \[4,4\].*negative output size/ });
+  // 4 output positions x 9 taps = 36 table entries, over a limit of 30.
+  assert.throws(() => withElementLimit(30, () => run("LpPool", [x], { attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] } })),
+    { name: "LimitError", message: /LpPool: window table .* 36 elements, over the limit of 30/ });
+});
+
 test("MaxUnpool: default shape and spec output_shape example", () => {
   const x = f32([1, 1, 2, 2], [5, 6, 7, 8]), ind = Tensor.fromNumbers("int64", [1, 1, 2, 2], [5, 7, 13, 15]);
   const attrs = { kernel_shape: [2, 2], strides: [2, 2] };
@@ -172,6 +195,17 @@ test("MaxUnpool: default shape and spec output_shape example", () => {
   const os = Tensor.fromNumbers("int64", [4], [1, 1, 5, 5]);
   close(run("MaxUnpool", [x, ind, os], { attrs })[0]!, [1, 1, 5, 5],
     [0, 0, 0, 0, 0, 0, 5, 0, 6, 0, 0, 0, 0, 0, 0, 0, 7, 0, 8, 0, 0, 0, 0, 0, 0]);
+});
+
+test("MaxUnpool: non-positive strides or kernel, oversized pads and a negative output_shape are typed errors", () => {
+  const x = f32([1, 1, 2, 2], [5, 6, 7, 8]), ind = Tensor.fromNumbers("int64", [1, 1, 2, 2], [5, 7, 13, 15]);
+  assert.throws(() => run("MaxUnpool", [x, ind], { attrs: { kernel_shape: [2, 2], strides: [-1000, 2] } }),
+    { name: "ModelError", message: /MaxUnpool: strides \[-1000,2\] must be positive/ });
+  assert.throws(() => run("MaxUnpool", [x, ind], { attrs: { kernel_shape: [2, -1] } }), { name: "ModelError", message: /MaxUnpool: kernel_shape \[2,-1\]/ });
+  assert.throws(() => infer("MaxUnpool", [{ dtype: "float32", shape: [1, 1, 2, 2] }], { attrs: { kernel_shape: [2, 2], pads: [4, 0, 4, 0] } }),
+    { name: "ModelError", message: /MaxUnpool: pads \[4,0,4,0\] exceed the unpooled size \[-5,3\]/ });
+  assert.throws(() => run("MaxUnpool", [x, ind, Tensor.fromNumbers("int64", [4], [1, 1, -4, 4])], { attrs: { kernel_shape: [2, 2], strides: [2, 2] } }),
+    { name: "EvalError", message: /MaxUnpool output: invalid dimension -4/ });
 });
 
 test("MatMul: 2-D, 1-D operands, batch broadcasting, symbolic inference", () => {

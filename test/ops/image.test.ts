@@ -65,6 +65,14 @@ test("Resize sizes with axes; tf_crop_and_resize extrapolates outside the roi", 
   close(z, [1, 3], [7, 5, 20]);
 });
 
+test("Resize: absurd scales or sizes are typed errors, raised before the per-axis tap lists are built", () => {
+  const t0 = performance.now();
+  assert.throws(() => run("Resize", [X22, null, f32([4], [1, 1, 1e30, 2])], { mode: str("linear") }), { name: "LimitError", message: /Resize output: shape \[1,1,[\d.e+]+,4\] .* over the limit/ });
+  assert.ok(performance.now() - t0 < 1000, `took ${Math.round(performance.now() - t0)} ms`);
+  assert.throws(() => run("Resize", [X22, null, f32([4], [1, 1, NaN, 2])]), { name: "ModelError", message: /Resize: scale NaN must be positive/ });
+  assert.throws(() => run("Resize", [X22, null, null, i64([4], [1, 1, -3, 4])]), { name: "EvalError", message: /Resize: sizes \[1,1,-3,4\] must hold non-negative integers/ });
+});
+
 test("Upsample nearest (opset 9 scales input, opset 7 attribute)", () => {
   const want = [1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 3, 3, 3, 4, 4, 4];
   close(run("Upsample", [X22, f32([4], [1, 1, 2, 3])], {}, 9), [1, 1, 4, 6], want);
@@ -102,6 +110,13 @@ test("AffineGrid 2-D", () => {
   close(z, [1, 2, 2, 2], [-0.75, -2, 1.25, -2, -0.75, 2, 1.25, 2]);
 });
 
+test("AffineGrid: a negative or oversized size is a typed error before the grid is allocated", () => {
+  const theta = f32([1, 2, 3], [1, 0, 0, 0, 1, 0]);
+  assert.throws(() => run("AffineGrid", [theta, i64([4], [1, 1, -(2 ** 40), 2])]), { name: "EvalError", message: /AffineGrid: size \[1,1,-1099511627776,2\] must hold non-negative integers/ });
+  assert.throws(() => run("AffineGrid", [theta, i64([4], [1, 1, 2 ** 20, 2 ** 20])]), { name: "LimitError", message: /AffineGrid output: shape \[1,1048576,1048576,2\]/ });
+  assert.throws(() => run("AffineGrid", [theta, i64([3], [1, 1, 2])]), { name: "ModelError", message: /AffineGrid: size must have 4 or 5 values, got 3/ });
+});
+
 test("RoiAlign avg: half_pixel and output_half_pixel", () => {
   const x = f32([1, 1, 2, 2], [0, 1, 2, 3]);
   const rois = f32([1, 4], [0, 0, 2, 2]);
@@ -111,6 +126,19 @@ test("RoiAlign avg: half_pixel and output_half_pixel", () => {
   // output_half_pixel: roi [0, 2], sample at (1, 1) -> pixel 3.
   close(run("RoiAlign", [x, rois, bi], { sampling_ratio: int(1), coordinate_transformation_mode: str("output_half_pixel") }, 16),
     [1, 1, 1, 1], [3]);
+});
+
+test("RoiAlign: non-positive output sizes, a negative sampling_ratio and absurd sampling grids are typed errors", () => {
+  const x = f32([1, 1, 2, 2], [1, 2, 3, 4]), bi = i64([1], [0]);
+  const roi = (v: number[]) => f32([1, 4], v);
+  assert.throws(() => run("RoiAlign", [x, roi([0, 0, 1, 1]), bi], { output_width: int(-105) }), { name: "ModelError", message: /RoiAlign: output_width -105 must be positive/ });
+  assert.throws(() => run("RoiAlign", [x, roi([0, 0, 1, 1]), bi], { output_height: int(0) }), { name: "ModelError", message: /RoiAlign: output_height 0 must be positive/ });
+  assert.throws(() => run("RoiAlign", [x, roi([0, 0, 1, 1]), bi], { sampling_ratio: int(-1) }), { name: "ModelError", message: /RoiAlign: sampling_ratio -1/ });
+  // An adaptive grid grows with the ROI: 1e15 x 1e15 samples per bin are rejected before sampling.
+  const t0 = performance.now();
+  assert.throws(() => run("RoiAlign", [x, roi([0, 0, 1e15, 1e15]), bi]), { name: "LimitError", message: /RoiAlign: [\d.e+]+ samples .* over the limit/ });
+  assert.throws(() => run("RoiAlign", [x, roi([0, 0, Infinity, 1]), bi]), { name: "EvalError", message: /RoiAlign: roi 0 \[0,0,Infinity,1\] gives a sampling grid of 1 x Infinity/ });
+  assert.ok(performance.now() - t0 < 1000, `took ${Math.round(performance.now() - t0)} ms`);
 });
 
 test("NonMaxSuppression suppress by IOU (spec example) and center_point_box", () => {

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import "../../src/ops/index.js";
 import type { DType } from "../../src/ir/dtype.js";
 import type { Attr, Node } from "../../src/ir/graph.js";
-import { Tensor } from "../../src/ir/tensor.js";
+import { Tensor, withElementLimit } from "../../src/ir/tensor.js";
 import type { TensorType } from "../../src/ir/types.js";
 import { ops } from "../../src/ops/indexing.js";
 import { evaluateNode } from "../../src/ops/interpreter.js";
@@ -100,6 +100,16 @@ test("OneHot: negative and out-of-range indices, axis 0", () => {
   same(run("OneHot", [i64([2], [0, 2]), i64([], [3]), vals], { axis: int(0) }), [3, 2], [5, 0, 0, 0, 0, 5]);
   assert.deepEqual(infer("OneHot", [{ dtype: "int64", shape: ["N"] }, { dtype: "int64", shape: [] }, { dtype: "float32", shape: [2] }], {}, [undefined, i64([], [10])])[0],
     { dtype: "float32", shape: ["N", 10] });
+});
+
+test("OneHot: a non-finite or non-positive depth, or an output over the element limit, is a typed error", () => {
+  const vals = f32([2], [0, 5]), ind = i64([2], [0, 1]);
+  for (const d of [NaN, Infinity, -Infinity, 0.5, -3]) {
+    assert.throws(() => run("OneHot", [ind, f32([], [d]), vals]), { name: "EvalError", message: new RegExp(`OneHot: depth ${d} must be a positive finite number`) });
+  }
+  const types: TensorType[] = [{ dtype: "int64", shape: [2] }, { dtype: "float32", shape: [] }, { dtype: "float32", shape: [2] }];
+  assert.throws(() => infer("OneHot", types, {}, [undefined, f32([], [Infinity])]), { name: "EvalError", message: /OneHot: depth Infinity/ });
+  assert.throws(() => withElementLimit(100, () => run("OneHot", [ind, f32([], [1000]), vals])), { name: "LimitError", message: /OneHot output: shape \[2,1000\]/ });
 });
 
 test("Compress: spec examples", () => {

@@ -1,10 +1,13 @@
 /** Reductions, normalizations and losses: small cases computed by hand or taken from the ONNX spec. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { GraphBuilder } from "../../src/frontend/builder/builder.js";
 import type { DType } from "../../src/ir/dtype.js";
 import type { Attr } from "../../src/ir/graph.js";
 import { Tensor } from "../../src/ir/tensor.js";
 import type { TensorType } from "../../src/ir/types.js";
+import "../../src/ops/index.js";
+import { inferModel } from "../../src/ops/inference.js";
 import { ops as lossOps } from "../../src/ops/loss.js";
 import { ops as normOps } from "../../src/ops/normalization.js";
 import { ops as reduceOps } from "../../src/ops/reduce.js";
@@ -144,6 +147,21 @@ test("BatchNormalization inference and training mode", () => {
   close(r[0]!, [2, 1, 1, 1], [-1, 1]);
   close(r[1]!, [1], [1]);
   close(r[2]!, [1], [1]);
+});
+
+test("BatchNormalization: running statistics requested outside training, or outputs beyond the opset's, are ModelErrors", () => {
+  const ins = () => [t([1, 2, 1, 1], [1, 2]), t([2], [1, 1]), t([2], [0, 0]), t([2], [0, 1]), t([2], [1, 4])];
+  const types = (): TensorType[] => ins().map((x) => ({ dtype: x.dtype, shape: x.shape }));
+  const noValues = ins().map(() => undefined);
+  assert.throws(() => run("BatchNormalization", ins(), { outputs: 2, opset: 15 }),
+    { name: "ModelError", message: /BatchNormalization: output 1 \("o1"\) is a running statistic, which it does not compute with training_mode=0/ });
+  assert.throws(() => infer("BatchNormalization", types(), noValues, { outputs: 3, opset: 15 }), { name: "ModelError", message: /output 1 .*training_mode=0/ });
+  assert.throws(() => run("BatchNormalization", ins(), { outputs: 2, opset: 6, attrs: { is_test: 1 } }), { name: "ModelError", message: /is_test=1/ });
+  // Opset 14 has three outputs at most.
+  const b = new GraphBuilder("bn", { "": 15 });
+  const outs = b.nodeN("BatchNormalization", [b.input("x", "float32", [1, 2, 1, 1]), ...ins().slice(1).map((w, i) => b.weight(`w${i}`, w))], 4, { training_mode: 1 });
+  outs.forEach((o) => b.output(o));
+  assert.throws(() => inferModel(b.build()), { name: "ModelError", message: /BatchNormalization .*declares output 3 .*has only 3 outputs/ });
 });
 
 test("LayerNormalization with Mean and InvStdDev outputs", () => {

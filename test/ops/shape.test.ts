@@ -134,6 +134,15 @@ describe("Expand, ConstantOfShape, Range, EyeLike", () => {
     check(one("Range", [Tensor.scalar("int32", 10), Tensor.scalar("int32", 4), Tensor.scalar("int32", -3)]), [2], [10, 7]);
     check(one("Range", [Tensor.scalar("int64", 1), Tensor.scalar("int64", 1), Tensor.scalar("int64", 1)]), [0], []);
   });
+  it("Range: a count over the element limit or not finite is a typed error, raised before the values are built", () => {
+    const s = (dtype: DType, v: number) => Tensor.scalar(dtype, v);
+    const t0 = performance.now();
+    assert.throws(() => one("Range", [s("int32", 0), s("int32", 2 ** 31 - 1), s("int32", 1)]), { name: "LimitError", message: /Range output: shape \[2147483647\]/ });
+    assert.ok(performance.now() - t0 < 1000, "rejected without building the values");
+    assert.throws(() => one("Range", [s("float32", 0), s("float32", Infinity), s("float32", 1)]),
+      { name: "EvalError", message: /Range: start 0, limit Infinity and delta 1 give no finite element count/ });
+    assert.throws(() => one("Range", [s("float32", NaN), s("float32", 1), s("float32", 1)]), { name: "EvalError", message: /Range: start NaN/ });
+  });
   it("EyeLike with k and dtype", () => {
     const t = one("EyeLike", [Tensor.zeros("int32", [3, 4])], { k: 1, dtype: 1 });
     assert.equal(t.dtype, "float32");
@@ -220,6 +229,24 @@ describe("Tile, DepthToSpace, SpaceToDepth, ReverseSequence, Trilu, CenterCropPa
   it("Tile", () => {
     check(one("Tile", [f32([2, 2], [0, 1, 2, 3]), i64([2, 2])]), [4, 4], [0, 1, 0, 1, 2, 3, 2, 3, 0, 1, 0, 1, 2, 3, 2, 3]);
     assert.deepEqual(inferShape("Tile", ["N", 3], [i64([1, 2])])[0], ["N", 6]);
+  });
+  it("Tile copies storage as is (int64 beyond 2^53, scalars, zero repeats) and tiles millions of elements quickly", () => {
+    const big = Tensor.fromBigInts("int64", [2], [2n ** 60n + 1n, -3n]);
+    assert.deepEqual(one("Tile", [big, i64([3])]).bigints(), [2n ** 60n + 1n, -3n, 2n ** 60n + 1n, -3n, 2n ** 60n + 1n, -3n]);
+    check(one("Tile", [f32([], [5]), i64([])]), [], [5]);
+    check(one("Tile", [iota([2, 3]), i64([0, 2])]), [0, 6], []);
+    const t0 = performance.now();
+    const t = one("Tile", [iota([2, 3, 4, 5]), i64([7, 1000, 4, 2])]);
+    assert.deepEqual([...t.shape], [14, 3000, 16, 10]);
+    assert.equal(t.numbers()[t.size - 1], 119);
+    assert.ok(performance.now() - t0 < 1000, `took ${Math.round(performance.now() - t0)} ms`);
+  });
+  it("Tile-1 without its axis input, or with more than one tile count, is a typed error", () => {
+    const x = f32([2, 2], [0, 1, 2, 3]);
+    check(one("Tile", [x, i64([2]), i64([1])], {}, 1), [2, 4], [0, 1, 0, 1, 2, 3, 2, 3]);
+    assert.throws(() => one("Tile", [x, i64([2])], {}, 1), { name: "ModelError", message: /Tile: input 2 is required/ });
+    assert.throws(() => inferShape("Tile", [2, 2], [i64([2])], {}, 1), { name: "ModelError", message: /Tile: input 2 is required/ });
+    assert.throws(() => one("Tile", [x, i64([2, 2]), i64([1])], {}, 1), { name: "EvalError", message: /Tile-1: tiles \[2,2\] and axis \[1\] must be single values/ });
   });
   it("DepthToSpace DCR and CRD", () => {
     // [1,4,1,1] with blocksize 2: channels become a 2x2 block.
