@@ -144,7 +144,8 @@ function foldDivMod(op: "/" | "%", a: Expr, k: number, ranges: Ranges): Expr | u
   const rest = fromLinear({ terms: r, c: rc });
   const rr = rangeOf(rest, ranges);
   if (!rr || rr.lo < 0 || rr.hi >= k) return undefined;
-  return op === "%" ? rest : fromLinear(scale({ terms: q, c: l.c - rc }, 1 / k));
+  // Exact division of each coefficient (scaling by 1/k rounds: 49 * (1/49) is 0.9999999999999999).
+  return op === "%" ? rest : fromLinear({ terms: new Map([...q].map(([x, c]) => [x, c / k])), c: (l.c - rc) / k });
 }
 
 export function evalBinary(op: string, a: number, b: number, int: boolean): number {

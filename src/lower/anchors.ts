@@ -53,9 +53,15 @@ export function lowerMatMul(ctx: AnchorContext): AnchorLowering | string {
 
 /** Gemm: alpha * A' B' + beta * C. */
 export function lowerGemm(ctx: AnchorContext): AnchorLowering | string {
-  const a = ctx.input(0)!, b = ctx.input(1)!, c = ctx.input(2);
+  const a = ctx.input(0)!, c = ctx.input(2);
   const alpha = ctx.attrs.float("alpha"), beta = ctx.attrs.float("beta");
-  const transA = ctx.attrs.int("transA") !== 0, transB = ctx.attrs.int("transB") !== 0;
+  const transA = ctx.attrs.int("transA") !== 0;
+  // Constant weights stored transposed (a Linear layer's [N, K]) are transposed once, at load,
+  // so the kernel reads rows of B without packing them on every run.
+  const weights = ctx.constant(1);
+  const pretranspose = ctx.attrs.int("transB") !== 0 && weights?.dtype === "float32" && weights.rank === 2;
+  const b = pretranspose ? ctx.addConstant(transposed(weights)) : ctx.input(1)!;
+  const transB = ctx.attrs.int("transB") !== 0 && !pretranspose;
   const shape = ctx.outputShape;
   const bias: Access | null = c && beta !== 0 ? { shape: c.shape, at: (index: readonly Expr[]) => c.at(...index) } : null;
   return {
@@ -105,6 +111,13 @@ export function lowerBlockedConv(ctx: AnchorContext, logicalIn: readonly number[
       pads: [win.padsBegin[0]!, win.padsBegin[1]!, win.padsEnd[0]!, win.padsEnd[1]!],
     }),
   };
+}
+
+function transposed(t: Tensor): Tensor {
+  const [rows, cols] = t.shape as [number, number];
+  const src = t.data as Float32Array, out = new Float32Array(src.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = src[i * cols + j]!;
+  return new Tensor("float32", [cols, rows], out);
 }
 
 function padded(t: Tensor, length: number): Tensor {

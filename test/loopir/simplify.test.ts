@@ -39,6 +39,8 @@ describe("simplify", () => {
     assert.equal(s(div(add(mul(o, 8), add(i, 4)), 4)), "o * 2 + 1");
     assert.equal(s(div(add(mul(o, 4), add(i, 1)), 4)), "(o * 4 + i + 1) / 4"); // i+1 may reach 4
     assert.equal(s(div(add(mul(x, 4), i), 4)), "x"); // x is unbounded, but its term divides exactly
+    // Coefficients divide exactly, never through a rounded 1/k (49 * (1/49) is 0.9999999999999999).
+    assert.equal(s(div(add(mul(o, 49), add(i, 49)), 49)), "o + 1");
   });
 
   it("decides comparisons, min and max from ranges", () => {
