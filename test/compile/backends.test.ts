@@ -6,6 +6,7 @@
  * model's plumbing.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { InferenceSession, type Backend } from "../../src/api.js";
@@ -14,10 +15,11 @@ import { GraphBuilder } from "../../src/frontend/builder/builder.js";
 import type { Model } from "../../src/ir/graph.js";
 import { randomTensor } from "../../src/ir/random.js";
 import { Tensor } from "../../src/ir/tensor.js";
-import { SHARED } from "../helpers.js";
+import { ROOT, SHARED } from "../helpers.js";
 
 const NODE = join(SHARED, "onnx", "node");
 const CORE = join(SHARED, "onnx", "core-tests.txt");
+const FALLBACKS = join(ROOT, "docs", "reference-fallbacks.md");
 
 /**
  * Largest relative error over all elements, relative to |want| but never to less than 1% of the
@@ -106,6 +108,10 @@ for (const backend of ["wasm", "js"] as const) {
       const passed = (s: typeof ref) => s.tests.filter((t) => t.status === "passed").map((t) => t.name);
       assert.deepEqual(passed(got), passed(ref));
       assert.equal(got.error, 0);
+      // Every op that falls back to the reference interpreter is listed, with its reason.
+      const listed = new Set([...readFileSync(FALLBACKS, "utf8").matchAll(/^\| (\S+) \|/gm)].map((m) => m[1]!));
+      const unlisted = Object.keys(got.fallbackOps).map((op) => (op === "model" ? "(model)" : op)).filter((op) => !listed.has(op));
+      assert.deepEqual(unlisted, [], `ops missing from ${FALLBACKS}`);
     });
   });
 }

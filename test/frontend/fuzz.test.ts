@@ -679,7 +679,8 @@ async function runAll(total: number): Promise<{ cases: number; failures: Failure
           next = total;
         }
       });
-      child.on("exit", (code, signal) => {
+      // "close", not "exit": messages the child sent just before exiting can arrive after "exit".
+      child.on("close", (code, signal) => {
         clearTimeout(timer);
         if (!finished && !killed) {
           failures.push({ where: current || "fuzz child", error: `the process died (code ${code}, signal ${signal}): ${stderr}` });
