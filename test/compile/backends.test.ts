@@ -2,11 +2,11 @@
  * The compiling backends against the reference interpreter: the core ONNX conformance tests
  * (the same tests must pass), small conv nets with random weights covering every anchor and
  * default-schedule path (strides, padding, groups, depthwise, channel counts that do not fill a
- * block, residual epilogues, pooling, Gemm, Softmax, Concat) at 1 and 2 threads, and a light
- * model's plumbing.
+ * block, residual epilogues, pooling, Gemm, Softmax, Concat) at 1 and 2 threads, and the nine
+ * light models (whose constant weights check plumbing and shapes).
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { InferenceSession, type Backend } from "../../src/api.js";
@@ -15,7 +15,7 @@ import { GraphBuilder } from "../../src/frontend/builder/builder.js";
 import type { Model } from "../../src/ir/graph.js";
 import { randomTensor } from "../../src/ir/random.js";
 import { Tensor } from "../../src/ir/tensor.js";
-import { ROOT, SHARED } from "../helpers.js";
+import { LIGHT, ROOT, SHARED } from "../helpers.js";
 
 const NODE = join(SHARED, "onnx", "node");
 const CORE = join(SHARED, "onnx", "core-tests.txt");
@@ -116,18 +116,20 @@ for (const backend of ["wasm", "js"] as const) {
   });
 }
 
-describe("light models on the wasm backend", { timeout: 300_000 }, () => {
-  it("light_squeezenet runs fully compiled and matches the reference output", async () => {
-    const path = join(SHARED, "onnx", "light", "light_squeezenet.onnx");
-    const x = randomTensor("float32", [1, 3, 224, 224], 3, 0, 1);
-    const session = await InferenceSession.create(path, { backend: "wasm", threads: 2 });
-    const ref = await InferenceSession.create(path, { backend: "reference" });
-    try {
-      const [got, want] = [await session.run({ data_0: x }), await ref.run({ data_0: x })];
-      for (const [name, t] of Object.entries(want)) assert.ok(worst(got[name]!, t) < 1e-4, name);
-      assert.deepEqual(await session.fallbacks(), []);
-    } finally {
-      await session.release();
-    }
-  });
+describe("light models on the wasm backend", { timeout: 900_000 }, () => {
+  for (const file of readdirSync(LIGHT).filter((f) => f.endsWith(".onnx")).sort()) {
+    it(`${file} runs fully compiled and matches the reference backend within 1e-4`, async () => {
+      const path = join(LIGHT, file);
+      const session = await InferenceSession.create(path, { backend: "wasm", threads: 2 });
+      const ref = await InferenceSession.create(path, { backend: "reference" });
+      try {
+        const feeds = Object.fromEntries(session.inputMetadata.map((m, i) => [m.name, randomTensor("float32", m.type.shape as number[], i + 3, 0, 1)]));
+        const [got, want] = [await session.run(feeds), await ref.run(feeds)];
+        for (const [name, t] of Object.entries(want)) assert.ok(worst(got[name]!, t) < 1e-4, name);
+        assert.deepEqual(await session.fallbacks(), []);
+      } finally {
+        await session.release();
+      }
+    });
+  }
 });
