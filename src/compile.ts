@@ -46,13 +46,30 @@ export interface CompiledModel {
   readonly backend: CodegenBackend;
   /** The generated code as text: WAT for wasm, the JavaScript source for js. */
   code(): string;
+  /** Milliseconds each phase of the compiler took. */
+  readonly phaseMs: Readonly<Record<string, number>>;
+}
+
+function phaseClock() {
+  let t = performance.now();
+  const laps: Record<string, number> = {};
+  return {
+    laps,
+    lap(name: string) {
+      const now = performance.now();
+      laps[name] = now - t;
+      t = now;
+    },
+  };
 }
 
 const ALIGN = 64;
 const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
 export async function compileModel(model: Model, backend: CodegenBackend): Promise<CompiledModel> {
+  const clock = phaseClock();
   const { model: optimized, stats } = optimize(model);
+  clock.lap("optimize");
   const g = optimized.graph;
   // Weights, and nodes computed from weights alone (evaluated below, once), know their types exactly.
   const constants = new Map<string, Tensor>(g.initializers);
@@ -75,6 +92,7 @@ export async function compileModel(model: Model, backend: CodegenBackend): Promi
     reports.push({ node, kind: "constant" });
   }
 
+  clock.lap("constants");
   // Lower every other node.
   const env = { typeOf, constantOf: (v: string) => constants.get(v), opsetOf: (op: string) => opsetFor(optimized.opsets, op) };
   const kernels: LoweredKernel[] = [];
@@ -92,6 +110,7 @@ export async function compileModel(model: Model, backend: CodegenBackend): Promi
     }
   });
 
+  clock.lap("lower");
   // Memory: control block, inputs, the weights kernels read, the arena, then scratch.
   const memoryRef = (offset: number, v: string): ValueRef => ({ kind: "memory", offset, dtype: typeOf(v)!.dtype, shape: staticShape(v) });
   let top = align(CONTROL_BYTES);
@@ -143,9 +162,11 @@ export async function compileModel(model: Model, backend: CodegenBackend): Promi
   const scratch = { offset: top, bytesPerWorker };
   const funcs = kernels.map((k) => k.func);
   const placement = { buffers, scratch };
+  clock.lap("place");
   const features = await detectFeatures();
   const module: KernelModule = backend === "wasm" ? compileKernels(funcs, placement, features) : compileKernelsJs(funcs, placement);
 
+  clock.lap("codegen");
   const steps: ProgramStep[] = plan.flatMap((p): ProgramStep[] => {
     if (p.reason === undefined) return Array.from({ length: p.count }, (_, j) => ({ kind: "kernel", kernel: p.first + j }));
     return [{
@@ -161,5 +182,5 @@ export async function compileModel(model: Model, backend: CodegenBackend): Promi
     scratch,
   };
   const code = () => (module.kind === "js" ? module.source : printModule(buildKernels(funcs, placement, features)));
-  return { program, model: optimized, passes: stats, nodes: reports, memory, backend, code };
+  return { program, model: optimized, passes: stats, nodes: reports, memory, backend, code, phaseMs: clock.laps };
 }

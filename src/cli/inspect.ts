@@ -69,8 +69,9 @@ export async function inspectCommand(path: string, opts: InspectOptions): Promis
   const compiled = await session.compiledFor(feeds);
   await session.release();
   const lowering = compiled.kind === "reference"
-    ? { kernels: 0, reference: [{ op: "model", reason: compiled.reason }] }
+    ? { kernels: 0, reference: [{ op: "model", reason: compiled.reason }], phaseMs: {} }
     : {
+      phaseMs: compiled.compiled.phaseMs,
       kernels: compiled.compiled.nodes.reduce((n, r) => n + (r.kind === "kernels" ? r.kernels.length : 0), 0),
       reference: compiled.compiled.nodes.flatMap((r) => (r.kind === "reference" ? [{ op: r.op, node: r.node.name, reason: r.reason }] : [])),
     };
@@ -95,7 +96,8 @@ export async function inspectCommand(path: string, opts: InspectOptions): Promis
   console.log(`\nfused functions: ${groups.length}`);
   for (const g of groups) console.log(`  ${g.name}: ${g.ops.join(" + ")}`);
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
-  console.log(`\n${opts.backend}: ${lowering.kernels} kernels; ${lowering.reference.length} nodes on the reference interpreter`);
+  const phases = Object.entries(lowering.phaseMs).map(([p, ms]) => `${p} ${ms.toFixed(0)} ms`).join(", ");
+  console.log(`\n${opts.backend}: ${lowering.kernels} kernels; ${lowering.reference.length} nodes on the reference interpreter; compiled in ${phases}`);
   for (const r of lowering.reference) console.log(`  ${r.op}: ${r.reason}`);
   if (opts.code && compiled.kind === "compiled") {
     for (const r of compiled.compiled.nodes) if (r.kind === "kernels") for (const k of r.kernels) console.log(`\n${printFunc(k.func)}`);

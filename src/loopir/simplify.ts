@@ -38,8 +38,15 @@ const scale = (a: Linear, k: number): Linear =>
   k === 0 ? { terms: new Map(), c: 0 } : { terms: new Map([...a.terms].map(([x, v]) => [x, v * k])), c: a.c * k };
 
 /** Canonical expression of a linear form: larger coefficients first, then by text; constant last. */
+/** Structural text of an expression, for a canonical term order (cached: expressions are interned). */
+const keys = new WeakMap<Expr, string>();
+function key(e: Expr): string {
+  let k = keys.get(e);
+  if (k === undefined) keys.set(e, (k = JSON.stringify(e, (f, v) => (f === "id" ? undefined : v))));
+  return k;
+}
+
 export function fromLinear(l: Linear): Expr {
-  const key = (e: Expr) => JSON.stringify(e, (k, v) => (k === "id" ? undefined : v));
   const terms = [...l.terms].sort(([x, a], [y, b]) => b - a || (key(x) < key(y) ? -1 : 1));
   let out: Expr | undefined;
   for (const [x, k] of terms) {
