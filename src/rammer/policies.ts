@@ -1,0 +1,116 @@
+/**
+ * Scheduling policies: functions from rOperators (in a topological order) and a vEU count to an
+ * rProgram, built only through Append and Wait. `wavefront` is Rammer's default: it takes the
+ * operators level by level (a wave holds the operators whose predecessors are all in earlier
+ * waves), runs independent operators side by side on different vEUs, splits an operator into
+ * more tasks only when its wave leaves vEUs idle, and places every task on the vEU that, by the
+ * profiled costs, can finish it first. `opByOp` is the ablation: every operator split across all
+ * vEUs, each waiting for all of its predecessors' tasks, which is op-by-op execution as an
+ * rProgram.
+ */
+import { InternalError } from "../ir/errors.js";
+import { type ROperator, RProgram, type RTask } from "./program.js";
+
+export type Policy = (ops: readonly ROperator[], veus: number) => RProgram;
+
+const tasksOf = (op: ROperator, shares: number): RTask[] => Array.from({ length: shares }, (_, share) => ({ op: op.id, share, shares }));
+
+function costOf(op: ROperator, shares: number): number {
+  const c = op.cost.get(shares);
+  if (c === undefined) throw new InternalError(`rOperator ${op.id} has no profile for ${shares} tasks`);
+  return c;
+}
+
+/** Granularities an operator offers on `veus` vEUs: 1, 2, 4, ... up to veus (and veus itself). */
+export function granularities(veus: number): number[] {
+  const out: number[] = [];
+  for (let s = 1; s < veus; s *= 2) out.push(s);
+  out.push(veus);
+  return out;
+}
+
+export const opByOp: Policy = (ops, veus) => {
+  const p = new RProgram(veus);
+  const byId = new Map(ops.map((o) => [o.id, o]));
+  for (const op of ops) {
+    const before = op.deps.flatMap((d) => tasksOf(byId.get(d)!, veus));
+    tasksOf(op, veus).forEach((t, v) => {
+      p.wait(v, before);
+      p.append(t, v);
+    });
+  }
+  return p;
+};
+
+export const wavefront: Policy = (ops, veus) => {
+  const p = new RProgram(veus);
+  const byId = new Map(ops.map((o) => [o.id, o]));
+  const level = new Map<number, number>();
+  for (const op of ops) level.set(op.id, Math.max(-1, ...op.deps.map((d) => level.get(d) ?? fail(op, d))) + 1);
+  const waves: ROperator[][] = [];
+  for (const op of ops) (waves[level.get(op.id)!] ??= []).push(op);
+
+  const free = new Array<number>(veus).fill(0);
+  const finish = new Map<number, number>();
+  const chosen = new Map<number, number>();
+  for (const wave of waves) {
+    // Split only to fill the vEUs this wave leaves idle; never beyond what still pays.
+    const share = Math.max(1, Math.floor(veus / wave.length));
+    for (const op of [...wave].sort((a, b) => costOf(b, 1) - costOf(a, 1))) {
+      const shares = bestShares(op, granularities(veus).filter((s) => s <= share));
+      chosen.set(op.id, shares);
+      const ready = Math.max(0, ...op.deps.map((d) => finish.get(d)!));
+      const before = op.deps.flatMap((d) => tasksOf(byId.get(d)!, chosen.get(d)!));
+      let done = 0;
+      for (const t of tasksOf(op, shares)) {
+        const v = argmin(free.map((f) => Math.max(f, ready)));
+        p.wait(v, before);
+        p.append(t, v);
+        free[v] = Math.max(free[v]!, ready) + costOf(op, shares);
+        done = Math.max(done, free[v]!);
+      }
+      finish.set(op.id, done);
+    }
+  }
+  return p;
+};
+
+/** The granularity with the shortest time for the whole operator, assuming its tasks run side by side. */
+function bestShares(op: ROperator, options: readonly number[]): number {
+  return options.reduce((best, s) => (costOf(op, s) < costOf(op, best) * 0.9 ? s : best), options[0]!);
+}
+
+const argmin = (xs: readonly number[]) => xs.reduce((best, x, i) => (x < xs[best]! ? i : best), 0);
+
+function fail(op: ROperator, dep: number): never {
+  throw new InternalError(`rOperator ${op.id} depends on ${dep}, which does not come before it`);
+}
+
+/** The makespan of a program under the profiled costs, and each vEU's busy time. */
+export function simulate(p: RProgram, ops: readonly ROperator[]): { makespan: number; busy: number[]; blocked: number } {
+  const byId = new Map(ops.map((o) => [o.id, o]));
+  const pos = p.lists.map(() => 0), clock = p.lists.map(() => 0), done: number[][] = p.lists.map(() => []);
+  const busy = p.lists.map(() => 0);
+  let blocked = 0, progress = true;
+  while (progress) {
+    progress = false;
+    p.lists.forEach((list, v) => {
+      for (; pos[v]! < list.length; pos[v]!++) {
+        const e = list[pos[v]!]!;
+        if (e.kind === "wait") {
+          if (done[e.veu]!.length < e.count) return;
+          const at = done[e.veu]![e.count - 1]!;
+          if (at > clock[v]!) { blocked++; clock[v] = at; }
+        } else {
+          const c = costOf(byId.get(e.task.op)!, e.task.shares);
+          clock[v]! += c;
+          busy[v]! += c;
+          done[v]!.push(clock[v]!);
+        }
+        progress = true;
+      }
+    });
+  }
+  if (pos.some((x, v) => x < p.lists[v]!.length)) throw new InternalError("rProgram deadlocks: a wait can never be satisfied");
+  return { makespan: Math.max(...clock), busy, blocked };
+}
