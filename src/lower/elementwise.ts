@@ -92,6 +92,16 @@ export const ELEMENTWISE_LOWERINGS: Readonly<Record<string, OpLowering>> = {
     return mul(mul(x, f32(0.5)), add(call("erf", mul(x, f32(Math.SQRT1_2))), f32(1)));
   }),
   Clip: unary(clip),
+  ThresholdedRelu: unary((x, ctx) => select(lt(f32(ctx.attrs.float("alpha")), x), x, f32(0))),
+  Celu: unary((x, ctx) => {
+    const alpha = f32(ctx.attrs.float("alpha"));
+    return add(max(x, f32(0)), min(f32(0), mul(alpha, sub(exp(div(x, alpha)), f32(1)))));
+  }),
+  Swish: unary((x, ctx) => mul(x, sigmoid(mul(x, f32(ctx.attrs.float("alpha")))))),
+  Shrink: unary((x, ctx) => {
+    const lambd = ctx.attrs.float("lambd"), bias = f32(ctx.attrs.float("bias"));
+    return select(lt(x, f32(-lambd)), add(x, bias), select(lt(f32(lambd), x), sub(x, bias), f32(0)));
+  }),
   Add: variadic(add),
   Sub: variadic(sub),
   Mul: variadic(mul),

@@ -14,7 +14,7 @@
  */
 import { KilnError } from "../ir/errors.js";
 import type { Graph, Node } from "../ir/graph.js";
-import { shapeSize, type Tensor } from "../ir/tensor.js";
+import { shapeSize, Tensor } from "../ir/tensor.js";
 import type { TensorType } from "../ir/types.js";
 import { type Tensor as TeTensor, compute, placeholder, reduceAxis } from "../loopir/compute.js";
 import { type Expr, type Var, add, div, lit, load, lt, mapExpr, mod, mul, select } from "../loopir/expr.js";
@@ -180,6 +180,10 @@ class NodeLowerer {
         return { shape, at: (index: readonly Expr[]) => t.at(...index) };
       },
       reduceAxis: (extent) => reduceAxis(extent, this.fresh("r")),
+      table: (values) => {
+        const t = this.addConstant(new Tensor("float32", [values.length], Float32Array.from(values)));
+        return { shape: t.shape, at: (index: readonly Expr[]) => t.at(...index) };
+      },
     };
   }
 

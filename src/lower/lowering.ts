@@ -33,6 +33,8 @@ export interface OpLowerContext {
   stage(shape: readonly number[], body: (index: readonly Var[]) => Expr | Reduce): Access;
   /** A fresh reduction axis for a stage's body. */
   reduceAxis(extent: number): IterVar;
+  /** A constant f32 table made by the compiler (gather indices, say), as a kernel input. */
+  table(values: readonly number[]): Access;
 }
 
 /** Output accesses, or why this node cannot be lowered. */

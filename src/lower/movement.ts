@@ -4,7 +4,7 @@
  * and Pad select by range, and the layout transforms map between NCHW and NCHW[b]c.
  */
 import { stridesOf } from "../ir/tensor.js";
-import { type Expr, add, and, div, ge, lit, lt, mod, mul, select } from "../loopir/expr.js";
+import { type Expr, add, and, cast, div, ge, lit, lt, mod, mul, select } from "../loopir/expr.js";
 import { sliceRange, sliceSpec, transposePerm } from "../ops/movement.js";
 import { normAxis } from "../ops/util.js";
 import { broadcastAt } from "./elementwise.js";
@@ -140,6 +140,70 @@ const fromBlocked: OpLowering = (ctx) => {
   }];
 };
 
+/** Split: each output is a slice along the axis, at the offset of the outputs before it. */
+const split: OpLowering = (ctx) => {
+  const x = ctx.inputs[0]!;
+  const axis = normAxis(ctx.attrs.int("axis"), x.shape.length, "Split");
+  let offset = 0;
+  return ctx.outputShapes.map((shape) => {
+    const at = offset;
+    offset += shape[axis] ?? 0;
+    return { shape, at: (index: readonly Expr[]) => x.at(index.map((e, d) => (d === axis ? add(e, at) : e))) };
+  });
+};
+
+/** Gather with constant indices: they become an f32 table read back as ints (exact below 2^24). */
+const gather: OpLowering = (ctx) => {
+  const x = ctx.inputs[0]!;
+  const indices = ctx.constants[1];
+  if (!indices) return "Gather with non-constant indices";
+  const axis = normAxis(ctx.attrs.int("axis"), x.shape.length, "Gather");
+  const dim = x.shape[axis]!;
+  const values = indices.ints().map((i) => (i < 0 ? i + dim : i));
+  if (values.some((i) => i < 0 || i >= dim) || dim >= 2 ** 24) return "Gather with out-of-range indices";
+  const q = indices.rank;
+  return [{
+    shape: ctx.outputShapes[0]!,
+    at: (index: readonly Expr[]) => {
+      const flat = indices.shape.reduce<Expr>((acc, n, j) => add(mul(acc, n), index[axis + j]!), int(0));
+      const i = values.length === 1 ? int(values[0]!) : cast("int", ctx.table(values).at([flat]));
+      return x.at([...index.slice(0, axis), i, ...index.slice(axis + q)]);
+    },
+  }];
+};
+
+const tile: OpLowering = (ctx) => {
+  const x = ctx.inputs[0]!;
+  return [{ shape: ctx.outputShapes[0]!, at: (index: readonly Expr[]) => x.at(index.map((e, d) => (x.shape[d] === 1 ? int(0) : mod(e, x.shape[d]!)))) }];
+};
+
+/** DepthToSpace (DCR or CRD) and SpaceToDepth on NCHW. */
+function depthSpace(toSpace: boolean): OpLowering {
+  return (ctx) => {
+    const x = ctx.inputs[0]!;
+    if (x.shape.length !== 4) return "a rank other than 4";
+    const b = ctx.attrs.int("blocksize");
+    const crd = toSpace && ctx.opset >= 11 && ctx.attrs.string("mode") === "CRD";
+    const shape = ctx.outputShapes[0]!;
+    return [{
+      shape,
+      at: (index: readonly Expr[]) => {
+        const [n, c, h, w] = index as [Expr, Expr, Expr, Expr];
+        if (!toSpace) {
+          // out[n, (bh*b + bw)*C + c, h, w] = x[n, c, h*b + bh, w*b + bw]
+          const channels = x.shape[1]!;
+          const blk = div(c, channels), cc = mod(c, channels);
+          return x.at([n, cc, add(mul(h, b), div(blk, b)), add(mul(w, b), mod(blk, b))]);
+        }
+        const oc = shape[1]!;
+        const [bh, bw] = [mod(h, b), mod(w, b)];
+        const ic = crd ? add(mul(c, b * b), add(mul(bh, b), bw)) : add(mul(add(mul(bh, b), bw), oc), c);
+        return x.at([n, ic, div(h, b), div(w, b)]);
+      },
+    }];
+  };
+}
+
 export const MOVEMENT_LOWERINGS: Readonly<Record<string, OpLowering>> = {
   Reshape: reshape,
   Flatten: reshape,
@@ -151,6 +215,11 @@ export const MOVEMENT_LOWERINGS: Readonly<Record<string, OpLowering>> = {
   Slice: slice,
   Expand: expand,
   Pad: pad,
+  Split: split,
+  Gather: gather,
+  Tile: tile,
+  DepthToSpace: depthSpace(true),
+  SpaceToDepth: depthSpace(false),
   "kiln:ToBlocked": toBlocked,
   "kiln:FromBlocked": fromBlocked,
 };

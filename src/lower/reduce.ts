@@ -7,6 +7,7 @@ import { type Reduce, reduceMax, reduceMin, reduceSum } from "../loopir/compute.
 import { type Expr, add, and, call, div, exp, ge, lit, lt, mul, select, sub, type Var } from "../loopir/expr.js";
 import { reductionAxes } from "../ops/reduce.js";
 import { normAxis } from "../ops/util.js";
+import { broadcastAt } from "./elementwise.js";
 import type { Access, OpLowerContext, OpLowering } from "./lowering.js";
 
 const f32 = (v: number) => lit(v, "f32");
@@ -107,6 +108,81 @@ const lrn: OpLowering = (ctx) => {
   }];
 };
 
+/** A constant per-channel vector (axis 1) read at a channel index, or why not. */
+function channelVector(ctx: OpLowerContext, i: number): ((c: Expr) => Expr) | string {
+  const a = ctx.inputs[i];
+  if (!a) return `input ${i} is missing`;
+  if (a.shape.length !== 1) return `input ${i} is not a vector`;
+  return (c) => a.at([c]);
+}
+
+/** BatchNormalization in inference: a per-channel affine map. */
+const batchNormalization: OpLowering = (ctx) => {
+  const x = ctx.inputs[0]!;
+  if (ctx.node.outputs.slice(1).some((o) => o !== "")) return "BatchNormalization with training outputs";
+  if ((ctx.opset >= 14 && ctx.attrs.int("training_mode") !== 0) || (ctx.opset < 7 && ctx.attrs.int("is_test") === 0)) return "BatchNormalization in training mode";
+  const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => channelVector(ctx, i));
+  for (const v of [scale, bias, mean, variance]) if (typeof v === "string") return v;
+  const [sc, b, m, v] = [scale, bias, mean, variance] as ((c: Expr) => Expr)[];
+  const eps = f32(ctx.attrs.float("epsilon"));
+  return [{
+    shape: x.shape,
+    at: (index: readonly Expr[]) => {
+      const c = index[1]!;
+      return add(mul(div(sub(x.at(index), m!(c)), call("sqrt", add(v!(c), eps))), sc!(c)), b!(c));
+    },
+  }];
+};
+
+/** (x - mean) / sqrt(var + eps) over `axes`, from a mean stage and a variance stage. */
+function normalized(ctx: OpLowerContext, x: Access, axes: readonly number[], eps: number): Access {
+  const count = axes.reduce((n, a) => n * x.shape[a]!, 1);
+  const keep = (index: readonly Expr[]) => index.map((e, d) => (axes.includes(d) ? lit(0, "int") : e));
+  const sum = reduceStage(ctx, x, axes, "sum", (index) => x.at(index));
+  const mean = (index: readonly Expr[]) => div(sum.at(keep(index)), f32(count));
+  const sq = reduceStage(ctx, x, axes, "sum", (index) => {
+    const d = sub(x.at(index), mean(index));
+    return mul(d, d);
+  });
+  return { shape: x.shape, at: (index) => div(sub(x.at(index), mean(index)), call("sqrt", add(div(sq.at(keep(index)), f32(count)), f32(eps)))) };
+}
+
+const layerNormalization: OpLowering = (ctx) => {
+  const x = ctx.inputs[0]!;
+  if (ctx.node.outputs.slice(1).some((o) => o !== "")) return "LayerNormalization with mean or inverse std outputs";
+  const axis = normAxis(ctx.attrs.int("axis"), x.shape.length, "LayerNormalization");
+  const n = normalized(ctx, x, x.shape.map((_, d) => d).slice(axis), ctx.attrs.float("epsilon"));
+  const [scale, bias] = [ctx.inputs[1]!, ctx.inputs[2]];
+  return [{ shape: x.shape, at: (index: readonly Expr[]) => {
+    const y = mul(n.at(index), broadcastAt(scale, index));
+    return bias ? add(y, broadcastAt(bias, index)) : y;
+  } }];
+};
+
+const instanceNormalization: OpLowering = (ctx) => {
+  const x = ctx.inputs[0]!;
+  if (x.shape.length < 3) return "InstanceNormalization of rank < 3";
+  const n = normalized(ctx, x, x.shape.map((_, d) => d).slice(2), ctx.attrs.float("epsilon"));
+  const [scale, bias] = [channelVector(ctx, 1), channelVector(ctx, 2)];
+  if (typeof scale === "string") return scale;
+  if (typeof bias === "string") return bias;
+  return [{ shape: x.shape, at: (index: readonly Expr[]) => add(mul(n.at(index), scale(index[1]!)), bias(index[1]!)) }];
+};
+
+/** log(sum(exp(x))) as max + log(sum(exp(x - max))), stable for large inputs. */
+const reduceLogSumExp: OpLowering = (ctx) => {
+  const x = ctx.inputs[0]!;
+  const axesGiven = ctx.node.inputs[1] !== undefined && ctx.node.inputs[1] !== "";
+  const axes = reductionAxes(ctx, axesGiven ? ctx.constants[1] ?? undefined : null, axesGiven, x.shape.length);
+  if (axes === null) return "reduction axes are not constant";
+  if (axes.some((a) => x.shape[a] === 0)) return "reduction over an empty axis";
+  const keep = (index: readonly Expr[]) => index.map((e, d) => (axes.includes(d) ? lit(0, "int") : e));
+  const m = reduceStage(ctx, x, axes, "max", (index) => x.at(index));
+  const s = reduceStage(ctx, x, axes, "sum", (index) => exp(sub(x.at(index), m.at(keep(index)))));
+  const done: Access = { shape: s.shape, at: (index) => add(m.at(index), log(s.at(index))) };
+  return [ctx.attrs.int("keepdims") ? done : squeezed(done, axes, ctx.outputShapes[0]!)];
+};
+
 export const REDUCE_LOWERINGS: Readonly<Record<string, OpLowering>> = {
   ReduceSum: reduceOp("sum", (x) => x),
   ReduceMean: reduceOp("sum", (x) => x, (r, n) => div(r, f32(n))),
@@ -121,4 +197,8 @@ export const REDUCE_LOWERINGS: Readonly<Record<string, OpLowering>> = {
   Softmax: softmax(false),
   LogSoftmax: softmax(true),
   LRN: lrn,
+  BatchNormalization: batchNormalization,
+  LayerNormalization: layerNormalization,
+  InstanceNormalization: instanceNormalization,
+  ReduceLogSumExp: reduceLogSumExp,
 };

@@ -95,12 +95,28 @@ function classifier(): Model {
   return b.build();
 }
 
+/** Normalizations, Gather with constant indices, Split, Tile and DepthToSpace over an image input. */
+function normalizer(): Model {
+  const b = new GraphBuilder("normalizer", { "": 17 });
+  const w = (name: string, shape: number[], seed: number, lo = -0.5) => b.weight(name, randomTensor("float32", shape, seed, lo, 0.5));
+  const x = b.input("x", "float32", [1, 4, 12, 12]);
+  const bn = b.node("BatchNormalization", [x, w("s", [4], 1), w("b", [4], 2), w("m", [4], 3), w("v", [4], 4, 0.1)]);
+  const inorm = b.node("InstanceNormalization", [bn, w("is", [4], 5), w("ib", [4], 6)]);
+  const [top, bottom] = b.nodeN("Split", [inorm, b.weight("sizes", Tensor.fromBigInts("int64", [2], [5n, 7n]))], 2, { axis: 2 });
+  const picked = b.node("Gather", [top!, b.weight("rows", Tensor.fromBigInts("int64", [3], [4n, -1n, 0n]))], { axis: 2 });
+  const d2s = b.node("DepthToSpace", [b.node("Tile", [bottom!, b.weight("reps", Tensor.fromBigInts("int64", [4], [1n, 1n, 2n, 1n]))])], { blocksize: 2, mode: "CRD" });
+  b.output(b.node("LayerNormalization", [picked, w("ls", [12], 7), w("lb", [12], 8)], { axis: -1 }));
+  b.output(b.node("Sigmoid", [d2s]));
+  return b.build();
+}
+
 for (const backend of ["wasm", "js"] as const) {
   describe(`${backend} backend`, { timeout: 300_000 }, () => {
     for (const [name, model] of Object.entries(NETS)) {
       for (const threads of [1, 2]) it(`conv net (${name}), ${threads} thread(s)`, () => differential(model, backend, threads, [1, model.graph.inputs[0]!.type.shape![1] as number, 13, 11]));
     }
     it("a classifier (pooling, concat, global pooling, Gemm, Softmax, MatMul, ReduceMean), 2 threads", () => differential(classifier(), backend, 2, [1, 4, 12, 12]));
+    it("normalizations, constant Gather, Split, Tile, DepthToSpace, 2 threads", () => differential(normalizer(), backend, 2, [1, 4, 12, 12]));
 
     it("passes the same core conformance tests as the reference interpreter", async () => {
       const opts = { list: CORE, json: true, timeout: 120 };
