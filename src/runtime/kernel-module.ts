@@ -1,7 +1,8 @@
 /** Turning a code generator's KernelModule into callable kernels on this thread. */
 import type { KernelModule } from "../codegen/kernel-module.js";
 
-export type Kernel = (worker: number, workers: number) => void;
+/** Runs share `share` of `shares` of a kernel, with the scratch of slot `slot`. */
+export type Kernel = (share: number, shares: number, slot: number) => void;
 
 export async function instantiateKernels(module: KernelModule, memory: WebAssembly.Memory): Promise<Kernel[]> {
   if (module.kind === "js") {

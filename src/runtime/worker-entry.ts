@@ -25,7 +25,7 @@ channel.onMessage((message) => {
       epoch = waitWhileEquals(control, EPOCH, epoch, true);
       const k = Atomics.load(control, KERNEL);
       if (k === STOP) return;
-      kernels[k]!(init.index, init.workers);
+      kernels[k]!(init.index, init.workers, init.index);
       if (Atomics.add(control, ARRIVED, 1) + 1 === init.workers - 1) Atomics.notify(control, ARRIVED);
     }
   }, (e: unknown) => channel.post({ error: String(e) }));

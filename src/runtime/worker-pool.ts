@@ -73,7 +73,7 @@ export class WorkerPool {
       Atomics.add(this.control, EPOCH, 1);
       Atomics.notify(this.control, EPOCH);
     }
-    kernel(0, this.threads);
+    kernel(0, this.threads, 0);
     if (this.threads > 1) waitUntil(this.control, ARRIVED, this.threads - 1, canBlock());
   }
 

@@ -1,6 +1,6 @@
 /**
  * One kernel's source: a factory `function kernelN()` that creates the typed-array views once
- * and returns the kernel `(worker, workers) => void`. Buffers and loop variables get generated
+ * and returns the kernel `(share, shares, slot) => void`. Buffers and loop variables get generated
  * names (b0, b1, ..., i0, i1, ...); nothing from the IR but numbers reaches the text.
  */
 import { InternalError } from "../../ir/errors.js";
@@ -34,9 +34,9 @@ export function emitKernel(f: Func, k: number, placement: Placement, helpers: Se
   lines.push(...e.views.map((v) => `${pad(1)}${v}`));
   if (e.scratch.length > 0) {
     lines.push(
-      `${pad(1)}// this worker's scratch buffers, created on its first call`,
-      `${pad(1)}const scratch = (worker) => {`,
-      `${pad(2)}const base = ${placement.scratch.offset} + worker * ${placement.scratch.bytesPerWorker};`,
+      `${pad(1)}// the scratch buffers of a slot, created on its first call`,
+      `${pad(1)}const scratch = (slot) => {`,
+      `${pad(2)}const base = ${placement.scratch.offset} + slot * ${placement.scratch.bytesPerWorker};`,
       `${pad(2)}return [`,
       ...e.scratch.map((s) => `${pad(3)}${s}`),
       `${pad(2)}];`,
@@ -44,9 +44,9 @@ export function emitKernel(f: Func, k: number, placement: Placement, helpers: Se
       `${pad(1)}const views = [];`,
     );
   }
-  lines.push(`${pad(1)}return (worker, workers) => {`);
+  lines.push(`${pad(1)}return (worker, workers, slot) => {`);
   if (!split) lines.push(`${pad(2)}if (worker !== 0) return; // no loop to split: worker 0 runs it all`);
-  if (e.scratch.length > 0) lines.push(`${pad(2)}const [${e.scratchNames.join(", ")}] = views[worker] ??= scratch(worker);`);
+  if (e.scratch.length > 0) lines.push(`${pad(2)}const [${e.scratchNames.join(", ")}] = views[slot] ??= scratch(slot);`);
   if (split) {
     lines.push(
       `${pad(2)}// this worker's share of the parallel loop`,

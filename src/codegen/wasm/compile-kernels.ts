@@ -1,6 +1,6 @@
 /**
  * Lowered loop IR functions to one wasm KernelModule: export `k<i>` runs `funcs[i]` as
- * `(worker, workers) -> ()` over the shared memory imported as `env.memory`. See
+ * `(share, shares, slot) -> ()` over the shared memory imported as `env.memory`. See
  * kernel-emitter.ts for the code of one kernel, parallel-plan.ts for how work is shared,
  * vector-plan.ts for when a loop becomes f32x4 code and math.ts for the math helpers.
  */

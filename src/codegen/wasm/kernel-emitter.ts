@@ -1,5 +1,7 @@
 /**
- * One loop IR function as one wasm kernel `(worker: i32, workers: i32) -> ()`. Statements map
+ * One loop IR function as one wasm kernel `(share: i32, shares: i32, slot: i32) -> ()`: it runs
+ * share `share` of `shares` of its parallel loop with scratch slot `slot` (the worker's, or the
+ * vEU's under the Rammer executor, whose tasks are shares of kernels). Statements map
  * to structured control flow (loops as do-while, empty ones dropped); index
  * arithmetic is i32 with the IR's floor division; f32/f64 values use the matching wasm types.
  * Buffer addresses are constants baked into memarg offsets: an input or output at its placed
@@ -39,7 +41,7 @@ type RegisterHome = Extract<BufferHome, { locals: readonly Local[] }>;
 const VALTYPE: Readonly<Record<ScalarType, ValType>> = { int: "i32", bool: "i32", f32: "f32", f64: "f64" };
 
 export function emitKernel(m: ModuleBuilder, math: MathHelpers, index: number, f: Func, placement: Placement, layout: ScratchLayout): FunctionBuilder {
-  const fb = m.function(`k${index}`, ["i32", "i32"], []);
+  const fb = m.function(`k${index}`, ["i32", "i32", "i32"], []);
   new KernelEmitter(fb, math, f, placement, layout).emit();
   fb.finish();
   return fb;
@@ -48,6 +50,7 @@ export function emitKernel(m: ModuleBuilder, math: MathHelpers, index: number, f
 class KernelEmitter {
   private readonly worker: Local;
   private readonly workers: Local;
+  private readonly slot: Local;
   private readonly vars = new Map<string, Local>();
   /** Variables of the unrolled loops around the code being emitted, bound to constants. */
   private readonly consts = new Map<string, Expr>();
@@ -61,7 +64,7 @@ class KernelEmitter {
 
   constructor(private readonly fb: FunctionBuilder, private readonly math: MathHelpers, private readonly f: Func,
     private readonly placement: Placement, private readonly layout: ScratchLayout) {
-    [this.worker, this.workers] = fb.params as [Local, Local];
+    [this.worker, this.workers, this.slot] = fb.params as [Local, Local, Local];
     this.parallel = parallelLoop(f);
     for (const b of [...f.inputs, ...f.outputs]) {
       const offset = placement.buffers.get(b.name);
@@ -79,7 +82,7 @@ class KernelEmitter {
     if (this.layout.bytes > 0) {
       this.scratchBase = fb.local("i32", "scratch");
       fb.i32Const(this.placement.scratch.offset);
-      fb.localGet(this.worker); fb.i32Const(this.placement.scratch.bytesPerWorker); fb.op("i32.mul");
+      fb.localGet(this.slot); fb.i32Const(this.placement.scratch.bytesPerWorker); fb.op("i32.mul");
       fb.op("i32.add");
       fb.localSet(this.scratchBase);
     }
