@@ -6,7 +6,7 @@
  * runtime executes, plus what `kiln inspect` shows of it.
  */
 import { compileKernelsJs } from "./codegen/js/index.js";
-import { buildKernels, compileKernels } from "./codegen/wasm/compile-kernels.js";
+import { type Launch, buildKernels, compileKernels } from "./codegen/wasm/compile-kernels.js";
 import { printModule } from "./codegen/wasm/wat.js";
 import { detectFeatures } from "./codegen/wasm/features.js";
 import { layoutScratch } from "./codegen/wasm/scratch-layout.js";
@@ -48,6 +48,12 @@ export interface CompiledModel {
   code(): string;
   /** Milliseconds each phase of the compiler took. */
   readonly phaseMs: Readonly<Record<string, number>>;
+  /** The kernels again, with Rammer launches appended and the scratch moved to `scratchOffset`. */
+  withLaunches(launches: readonly Launch[], scratchOffset: number): KernelModule;
+}
+
+function fail(message: string): never {
+  throw new UnsupportedError(message, "executor");
 }
 
 function phaseClock() {
@@ -175,12 +181,18 @@ export async function compileModel(model: Model, backend: CodegenBackend): Promi
       writes: p.node.outputs.map((o) => (o === "" ? null : refOf(o))),
     }];
   });
+  const range = (b: { name: string; type: "f32" | "f64"; shape: readonly number[] }) => ({ offset: buffers.get(b.name)!, bytes: shapeSize(b.shape) * (b.type === "f32" ? 4 : 8) });
+  const access = funcs.map((f) => ({ reads: f.inputs.map(range), writes: f.outputs.map(range) }));
   const program: Program = {
     module, steps, opsets: optimized.opsets, inputs,
     outputs: g.outputs.map((v) => ({ name: v.name, ref: refOf(v.name) })),
     constants: [...placedConstants].map(([tensor, offset]) => ({ tensor, offset })),
-    scratch,
+    scratch, access,
   };
   const code = () => (module.kind === "js" ? module.source : printModule(buildKernels(funcs, placement, features)));
-  return { program, model: optimized, passes: stats, nodes: reports, memory, backend, code, phaseMs: clock.laps };
+  const withLaunches = (launches: readonly Launch[], at: number): KernelModule => {
+    const moved = { buffers, scratch: { offset: at, bytesPerWorker } };
+    return backend === "wasm" ? compileKernels(funcs, moved, features, launches) : fail("the Rammer executor needs the wasm backend");
+  };
+  return { program, model: optimized, passes: stats, nodes: reports, memory, backend, code, phaseMs: clock.laps, withLaunches };
 }

@@ -14,13 +14,16 @@ const PAGE = 65536;
 const MAX_PAGES = 65536;
 
 export interface ExecutorStats {
-  /** Kernel steps (each one wake-up of every worker and one barrier) since creation. */
-  readonly kernelSteps: number;
+  /** Pool steps (each one wake-up of every worker and one barrier) since creation: kernels and launches. */
+  readonly poolSteps: number;
+  /** Rammer waits that found their predecessor not done yet, since creation. */
+  readonly blockedWaits: number;
   readonly referenceSteps: number;
 }
 
 export class Executor {
   private referenceSteps = 0;
+  private blockedWaits = 0;
 
   private constructor(private readonly program: Program, private readonly memory: WebAssembly.Memory, private readonly pool: WorkerPool) {}
 
@@ -39,7 +42,7 @@ export class Executor {
   }
 
   get stats(): ExecutorStats {
-    return { kernelSteps: this.pool.stats.steps, referenceSteps: this.referenceSteps };
+    return { poolSteps: this.pool.stats.steps, blockedWaits: this.blockedWaits, referenceSteps: this.referenceSteps };
   }
 
   /** One inference; `feeds` are checked by the caller (names, dtypes, shapes). */
@@ -49,6 +52,12 @@ export class Executor {
     for (const step of p.steps) {
       if (step.kind === "kernel") {
         this.pool.run(step.kernel);
+        continue;
+      }
+      if (step.kind === "launch") {
+        bytesOf(this.memory, step.counters.offset, step.counters.bytes).fill(0);
+        this.pool.run(step.kernel);
+        this.blockedWaits += new Int32Array(this.memory.buffer, step.blocked, 1)[0]!;
         continue;
       }
       this.referenceSteps++;

@@ -15,9 +15,19 @@ export type ValueRef =
   | { readonly kind: "memory"; readonly offset: number; readonly dtype: DType; readonly shape: readonly number[] }
   | { readonly kind: "constant"; readonly tensor: Tensor };
 
+export interface ByteRange { readonly offset: number; readonly bytes: number }
+
+/** The memory a kernel reads and writes (its scratch aside). */
+export interface KernelAccess { readonly reads: readonly ByteRange[]; readonly writes: readonly ByteRange[] }
+
 export type ProgramStep =
   /** Run kernel `kernel` of the module across the workers. */
   | { readonly kind: "kernel"; readonly kernel: number }
+  /**
+   * Run a Rammer launch: zero `counters` (the vEUs' progress counters and the count of blocked
+   * waits at `blocked`), then every worker runs its vEU's list in `kernel` (dispatch.ts).
+   */
+  | { readonly kind: "launch"; readonly kernel: number; readonly counters: ByteRange; readonly blocked: number }
   /**
    * Evaluate `node` with the reference interpreter: its inputs and every outer value its
    * subgraphs read come from `reads`, its outputs go to `writes`.
@@ -34,4 +44,6 @@ export interface Program {
   readonly constants: readonly { readonly offset: number; readonly tensor: Tensor }[];
   /** Where the workers' scratch starts, and each worker's share. */
   readonly scratch: { readonly offset: number; readonly bytesPerWorker: number };
+  /** What each kernel of the module reads and writes, by kernel index. */
+  readonly access: readonly KernelAccess[];
 }

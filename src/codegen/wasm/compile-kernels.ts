@@ -7,6 +7,7 @@
 import { shapeSize } from "../../ir/tensor.js";
 import type { Func } from "../../loopir/stmt.js";
 import type { KernelModule } from "../kernel-module.js";
+import { type DispatchEntry, type DispatchLayout, emitDispatch } from "./dispatch.js";
 import { type Placement, emitKernel } from "./kernel-emitter.js";
 import { MathHelpers } from "./math.js";
 import { ModuleBuilder } from "./module.js";
@@ -17,17 +18,25 @@ export type { Placement } from "./kernel-emitter.js";
 
 const PAGE = 65536;
 
+/**
+ * Rammer launches appended after the kernels: each exported as k<kernels + i>, called as
+ * `(veu, veus)` by every worker (dispatch.ts).
+ */
+export interface Launch { readonly lists: readonly (readonly DispatchEntry[])[]; readonly layout: DispatchLayout }
+
 /** The module as a builder, before encoding (for the WAT printer). */
-export function buildKernels(funcs: readonly Func[], placement: Placement, features: WasmFeatures): ModuleBuilder {
+export function buildKernels(funcs: readonly Func[], placement: Placement, features: WasmFeatures, launches: readonly Launch[] = []): ModuleBuilder {
   const m = new ModuleBuilder(features);
   // The memory grows at run time, so the import asks only for what the buffers placed here need.
   const ends = funcs.flatMap((f) => [...f.inputs, ...f.outputs].map((b) => (placement.buffers.get(b.name) ?? 0) + shapeSize(b.shape) * elementBytes(b.type)));
   m.importMemory({ min: Math.max(1, Math.ceil(Math.max(0, ...ends) / PAGE)), max: PAGE, shared: features.threads });
   const math = new MathHelpers(m);
-  funcs.forEach((f, i) => m.export(emitKernel(m, math, i, f, placement, layoutScratch(f, placement.scratch.bytesPerWorker))));
+  const kernels = funcs.map((f, i) => emitKernel(m, math, i, f, placement, layoutScratch(f, placement.scratch.bytesPerWorker)));
+  kernels.forEach((k) => m.export(k));
+  launches.forEach((l, i) => m.export(emitDispatch(m, kernels, l.lists, l.layout, `k${funcs.length + i}`)));
   return m;
 }
 
-export function compileKernels(funcs: readonly Func[], placement: Placement, features: WasmFeatures): KernelModule {
-  return { kind: "wasm", bytes: buildKernels(funcs, placement, features).finish(), count: funcs.length };
+export function compileKernels(funcs: readonly Func[], placement: Placement, features: WasmFeatures, launches: readonly Launch[] = []): KernelModule {
+  return { kind: "wasm", bytes: buildKernels(funcs, placement, features, launches).finish(), count: funcs.length + launches.length };
 }

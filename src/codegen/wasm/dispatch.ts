@@ -1,0 +1,76 @@
+/**
+ * The Rammer executor's one function per launch: `run(veu, veus)` is called once by every
+ * worker and runs that vEU's list of an rProgram: each task is a call of its kernel's share
+ * (`k(share, shares, veu)`, the vEU's own scratch), followed by bumping the vEU's progress
+ * counter; each wait spins on another vEU's counter until it reaches the count, blocking in
+ * memory.atomic.wait32 only after a bounded spin.
+ *
+ * Why the memory ordering is right: wasm atomics are sequentially consistent. A task's plain
+ * stores come before its counter's atomic add in program order; a waiter's atomic load that
+ * reads the new count synchronizes with that add, so every plain store of the task (and of
+ * everything that vEU ran before it) happens-before the waiter's next plain loads. Counters are
+ * reset by the launching thread before it publishes the launch (the pool's epoch is an atomic),
+ * so no worker reads a stale count. A waiter that blocks names the value it saw, and every add
+ * is followed by a notify, so it cannot sleep through the count it needs; the wait also has a
+ * timeout, a guard against a lost wake-up costing more than a millisecond.
+ */
+import type { FunctionBuilder } from "./function.js";
+import type { ModuleBuilder } from "./module.js";
+
+export type DispatchEntry =
+  | { readonly kind: "task"; readonly kernel: number; readonly share: number; readonly shares: number }
+  | { readonly kind: "wait"; readonly veu: number; readonly count: number };
+
+export interface DispatchLayout {
+  /** Byte offset of vEU v's progress counter: counters + v * stride. */
+  readonly counters: number;
+  readonly stride: number;
+  /** An i32 cell counting waits that found their count not yet reached (synchronisations). */
+  readonly blocked: number;
+}
+
+/** Spins before blocking (~tens of µs). */
+const SPIN_LIMIT = 4096;
+const TIMEOUT_NS = 1_000_000n;
+
+export function emitDispatch(m: ModuleBuilder, kernels: readonly FunctionBuilder[], lists: readonly (readonly DispatchEntry[])[], layout: DispatchLayout, name: string): FunctionBuilder {
+  const fb = m.function(name, ["i32", "i32"], []);
+  const [veu] = fb.params;
+  const spins = fb.local("i32", "spins");
+  lists.forEach((list, v) => {
+    fb.localGet(veu!); fb.i32Const(v); fb.op("i32.eq");
+    fb.if();
+    for (const e of list) {
+      if (e.kind === "task") {
+        fb.i32Const(e.share); fb.i32Const(e.shares); fb.i32Const(v);
+        fb.call(kernels[e.kernel]!);
+        const at = layout.counters + v * layout.stride;
+        fb.i32Const(at); fb.i32Const(1); fb.mem("i32.atomic.rmw.add", { offset: 0 }); fb.drop();
+        fb.i32Const(at); fb.i32Const(0x7fffffff); fb.mem("memory.atomic.notify", { offset: 0 }); fb.drop();
+      } else emitWait(fb, spins, layout, e.veu, e.count);
+    }
+    fb.return();
+    fb.end();
+  });
+  fb.finish();
+  return fb;
+}
+
+function emitWait(fb: FunctionBuilder, spins: ReturnType<FunctionBuilder["local"]>, layout: DispatchLayout, veu: number, count: number): void {
+  const at = layout.counters + veu * layout.stride;
+  const reached = () => { fb.i32Const(at); fb.mem("i32.atomic.load", { offset: 0 }); fb.i32Const(count); fb.op("i32.ge_s"); };
+  const done = fb.block();
+  reached(); fb.brIf(done);
+  fb.i32Const(layout.blocked); fb.i32Const(1); fb.mem("i32.atomic.rmw.add", { offset: 0 }); fb.drop();
+  fb.i32Const(0); fb.localSet(spins);
+  const spin = fb.loop();
+  reached(); fb.brIf(done);
+  fb.localGet(spins); fb.i32Const(1); fb.op("i32.add"); fb.localTee(spins);
+  fb.i32Const(SPIN_LIMIT); fb.op("i32.lt_u"); fb.brIf(spin);
+  // Block until the counter changes from the value just seen (or the timeout), then look again.
+  fb.i32Const(at); fb.i32Const(at); fb.mem("i32.atomic.load", { offset: 0 }); fb.i64Const(TIMEOUT_NS);
+  fb.mem("memory.atomic.wait32", { offset: 0 }); fb.drop();
+  fb.br(spin);
+  fb.end();
+  fb.end();
+}
