@@ -46,7 +46,8 @@ export function alexNet(options: Partial<AlexNetOptions> = {}): Model {
     h = b.node("Relu", [b.node("Conv", [h, w.param(`conv${i}.w`, [out, c, spec.k, spec.k], fanIn, Math.SQRT2), w.param(`conv${i}.b`, [out], fanIn)],
       { pads: Array(4).fill(spec.pad), strides: [spec.stride, spec.stride] })]);
     s = Math.floor((s + 2 * spec.pad - spec.k) / spec.stride) + 1;
-    if (spec.lrn) h = b.node("LRN", [h], { size: 5, alpha: 1e-4, beta: 0.75, bias: 2 });
+    // The builder takes integral numbers for int attributes; LRN's bias is a float.
+    if (spec.lrn) h = b.node("LRN", [h], { size: 5, alpha: 1e-4, beta: 0.75, bias: { type: "float", value: 2 } });
     if (spec.pool) {
       h = b.node("MaxPool", [h], { kernel_shape: [3, 3], strides: [2, 2] });
       s = Math.floor((s - 3) / 2) + 1;
