@@ -42,8 +42,8 @@ function resolveModel(model: string | undefined): { source: string | Model; labe
 }
 
 export async function runCommand(modelPath: string | undefined, opts: RunOptions): Promise<void> {
-  const { source, label } = resolveModel(modelPath);
   const t0 = performance.now();
+  const { source, label } = resolveModel(modelPath);
   const session = await InferenceSession.create(source, { backend: opts.backend, threads: opts.threads });
   const loadMs = performance.now() - t0;
   const given = new Map<string, string>();
