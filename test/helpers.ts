@@ -1,8 +1,10 @@
 /** Test helpers: hand-built ONNX protos, and paths to ../shared. */
+import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { onnx, type OnnxTypes } from "../src/frontend/onnx/proto.js";
+import type { Tensor } from "../src/ir/tensor.js";
 
 /** The repository root (tests run from dist/test/...). */
 export const ROOT = (() => {
@@ -34,4 +36,18 @@ export function identityModel(): Uint8Array {
     output: [vinfo("y")],
     node: [{ opType: "Identity", input: ["x"], output: ["y"], name: "the_identity" }],
   });
+}
+
+/**
+ * Largest relative error over all elements, relative to |want| but never to less than 1% of the
+ * tensor's largest magnitude: f32 sums in another order differ by rounding that cancellation
+ * near zero would otherwise blow up.
+ */
+export function worst(got: Tensor, want: Tensor): number {
+  assert.deepEqual(got.shape, want.shape);
+  const a = got.numbers(), b = want.numbers();
+  const floor = 0.01 * b.reduce((m, v) => Math.max(m, Math.abs(v)), 0) || 1e-30;
+  let w = 0;
+  for (let i = 0; i < a.length; i++) w = Math.max(w, Object.is(a[i], b[i]) ? 0 : Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), floor));
+  return w;
 }

@@ -6,6 +6,7 @@ import { KilnError } from "../ir/errors.js";
 import { formatSummary, runConformance } from "./conformance.js";
 import { inspectCommand } from "./inspect.js";
 import { runCommand } from "./run.js";
+import { exportZoo, listZoo } from "./zoo.js";
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -21,7 +22,7 @@ const program = new Command("kiln")
 
 program.command("run")
   .description("compile and run a model (a built-in default model when none is given)")
-  .argument("[model]", "an ONNX file")
+  .argument("[model]", "an ONNX file or a zoo model's name (kiln zoo lists them)")
   .option("--input <name=file.npy|random>", "an input value (repeatable); unnamed inputs get seeded random data",
     (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option("--json", "print the outputs as JSON")
@@ -29,6 +30,18 @@ program.command("run")
   .option("--threads <n>", "threads for the kernels, counting this one (default: the core count)", positiveInt)
   .action(async (model: string | undefined, opts) => {
     await runCommand(model, { inputs: opts.input, json: !!opts.json, backend: opts.backend, threads: opts.threads });
+  });
+
+const zoo = program.command("zoo")
+  .description("list the built-in models (the Rammer paper's evaluation models); run one with kiln run NAME")
+  .action(() => console.log(listZoo()));
+
+zoo.command("export")
+  .description("write a zoo model as ONNX, so other runtimes can run the identical model")
+  .argument("<name>", "a zoo model")
+  .argument("<file>", "the ONNX file to write")
+  .action(async (name: string, file: string) => {
+    await exportZoo(name, file);
   });
 
 program.command("conformance")

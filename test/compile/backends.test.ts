@@ -15,25 +15,11 @@ import { GraphBuilder } from "../../src/frontend/builder/builder.js";
 import type { Model } from "../../src/ir/graph.js";
 import { randomTensor } from "../../src/ir/random.js";
 import { Tensor } from "../../src/ir/tensor.js";
-import { LIGHT, ROOT, SHARED } from "../helpers.js";
+import { LIGHT, ROOT, SHARED, worst } from "../helpers.js";
 
 const NODE = join(SHARED, "onnx", "node");
 const CORE = join(SHARED, "onnx", "core-tests.txt");
 const FALLBACKS = join(ROOT, "docs", "reference-fallbacks.md");
-
-/**
- * Largest relative error over all elements, relative to |want| but never to less than 1% of the
- * tensor's largest magnitude: f32 sums in another order differ by rounding that cancellation
- * near zero would otherwise blow up.
- */
-function worst(got: Tensor, want: Tensor): number {
-  assert.deepEqual(got.shape, want.shape);
-  const a = got.numbers(), b = want.numbers();
-  const floor = 0.01 * b.reduce((m, v) => Math.max(m, Math.abs(v)), 0) || 1e-30;
-  let w = 0;
-  for (let i = 0; i < a.length; i++) w = Math.max(w, Object.is(a[i], b[i]) ? 0 : Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), floor));
-  return w;
-}
 
 async function differential(model: Model, backend: Backend, threads: number, inputShape: number[]): Promise<void> {
   const x = randomTensor("float32", inputShape, 7, -1, 1);

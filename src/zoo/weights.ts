@@ -1,0 +1,32 @@
+/** Seeded weights and constants for the zoo models: one seed per parameter, in build order, so every build is identical. */
+import type { GraphBuilder } from "../frontend/builder/builder.js";
+import { randomTensor } from "../ir/random.js";
+import { Tensor } from "../ir/tensor.js";
+
+export class Weights {
+  private seed: number;
+  private readonly constants = new Set<string>();
+
+  constructor(private readonly b: GraphBuilder, seed = 1) {
+    this.seed = seed;
+  }
+
+  /**
+   * A parameter uniform in ±gain*sqrt(3/fanIn), i.e. of variance gain²/fanIn: gain 1 keeps a
+   * linear layer's output variance at its input's, gain √2 does so through a Relu (He).
+   */
+  param(name: string, shape: readonly number[], fanIn: number, gain = 1): string {
+    const bound = gain * Math.sqrt(3 / fanIn);
+    return this.b.weight(name, randomTensor("float32", shape, this.seed++, -bound, bound));
+  }
+
+  /** An int64 vector (slice bounds, shapes), one initializer per distinct value however often it is used. */
+  ints(values: readonly number[]): string {
+    const name = `i64_${values.map((v) => (v < 0 ? `m${-v}` : `${v}`)).join("_")}`;
+    if (!this.constants.has(name)) {
+      this.constants.add(name);
+      this.b.weight(name, Tensor.fromBigInts("int64", [values.length], values.map(BigInt)));
+    }
+    return name;
+  }
+}

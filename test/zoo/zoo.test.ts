@@ -1,0 +1,98 @@
+/**
+ * The model zoo: each model at a small size builds, verifies, infers its output shape,
+ * round-trips through ONNX computing the same outputs, and runs fully compiled on wasm matching
+ * the reference backend; at the paper's sizes, node counts and output shapes (inference only).
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { InferenceSession } from "../../src/api.js";
+import { exportOnnx } from "../../src/frontend/onnx/export.js";
+import { importOnnx } from "../../src/frontend/onnx/import.js";
+import type { Model } from "../../src/ir/graph.js";
+import { randomTensor } from "../../src/ir/random.js";
+import type { Tensor } from "../../src/ir/tensor.js";
+import { verifyGraph } from "../../src/ir/verify.js";
+import { inferModel } from "../../src/ops/inference.js";
+import { ZOO, type ZooName } from "../../src/zoo/index.js";
+import { worst } from "../helpers.js";
+
+interface Case {
+  readonly build: () => Model;
+  readonly shape: readonly number[];
+}
+
+const SMALL: Record<ZooName, Case> = {
+  "lstm-tc": { build: () => ZOO["lstm-tc"].build({ layers: 2, hidden: 8, steps: 3, input: 4 }), shape: [1, 8] },
+  "seq2seq": { build: () => ZOO["seq2seq"].build({ layers: 2, hidden: 8, embedding: 4, encoderSteps: 3, decoderSteps: 2 }), shape: [2, 4] },
+  "nasnet-a": { build: () => ZOO["nasnet-a"].build({ cells: 2, channels: 8, size: 8, classes: 5 }), shape: [1, 5] },
+  "resnext": { build: () => ZOO["resnext"].build({ blocks: [1, 1], cardinality: 4, groupWidth: 2, stem: 8, size: 32, classes: 5 }), shape: [1, 5] },
+  "alexnet": { build: () => ZOO["alexnet"].build({ size: 63, widthScale: 1 / 16, hidden: 32, classes: 5 }), shape: [1, 5] },
+  "deepspeech2": { build: () => ZOO["deepspeech2"].build({ frames: 8, frequencies: 41, channels: 4, layers: 2, hidden: 8, classes: 5 }), shape: [4, 5] },
+};
+
+/** Node counts and output shapes at the default (paper) sizes. */
+const DEFAULT: Record<ZooName, { readonly nodes: number; readonly shape: readonly number[] }> = {
+  "lstm-tc": { nodes: 15051, shape: [1, 256] },
+  "seq2seq": { nodes: 4052, shape: [30, 128] },
+  "nasnet-a": { nodes: 156, shape: [1, 10] },
+  "resnext": { nodes: 123, shape: [1, 1000] },
+  "alexnet": { nodes: 22, shape: [1, 1000] },
+  "deepspeech2": { nodes: 2294, shape: [50, 29] },
+};
+
+function outputShapes(model: Model): (readonly unknown[] | null)[] {
+  return inferModel(model).graph.outputs.map((o) => o.type.shape);
+}
+
+/** Seeded random data in [-1, 1) for every input. */
+function feedsFor(model: Model): Record<string, Tensor> {
+  return Object.fromEntries(model.graph.inputs.map((v, i) => [v.name, randomTensor("float32", v.type.shape as number[], i + 7)]));
+}
+
+async function runReference(model: Model, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+  return (await InferenceSession.create(model, { backend: "reference" })).run(feeds);
+}
+
+describe("model zoo at small sizes", { timeout: 600_000 }, () => {
+  for (const [name, c] of Object.entries(SMALL)) {
+    it(`${name}: builds, verifies and infers its output shape`, () => {
+      const model = c.build();
+      verifyGraph(model.graph);
+      assert.deepEqual(outputShapes(model), [c.shape]);
+    });
+
+    it(`${name}: exported to ONNX and imported back, computes the same outputs`, async () => {
+      const model = c.build();
+      const feeds = feedsFor(model);
+      const [want, got] = [await runReference(model, feeds), await runReference(importOnnx(exportOnnx(model)), feeds)];
+      for (const [out, t] of Object.entries(want)) assert.deepEqual(got[out]!.numbers(), t.numbers(), out);
+    });
+
+    it(`${name}: runs fully compiled on wasm, within 1e-4 of the reference`, async () => {
+      const model = c.build();
+      const feeds = feedsFor(model);
+      const want = await runReference(model, feeds);
+      const session = await InferenceSession.create(model, { backend: "wasm", threads: 2 });
+      try {
+        const got = await session.run(feeds);
+        for (const [out, t] of Object.entries(want)) {
+          const err = worst(got[out]!, t);
+          assert.ok(err < 1e-4, `${out} differs by ${err}`);
+        }
+        assert.deepEqual(await session.fallbacks(), []);
+      } finally {
+        await session.release();
+      }
+    });
+  }
+});
+
+describe("model zoo at the paper's sizes", { timeout: 120_000 }, () => {
+  for (const [name, want] of Object.entries(DEFAULT)) {
+    it(`${name}: ${want.nodes} nodes, output [${want.shape.join(", ")}]`, () => {
+      const model = ZOO[name as ZooName].build();
+      assert.equal(model.graph.nodes.length, want.nodes);
+      assert.deepEqual(outputShapes(model), [want.shape]);
+    });
+  }
+});
