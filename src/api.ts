@@ -15,11 +15,13 @@ import { importOnnx } from "./frontend/onnx/import.js";
 import "./ops/index.js";
 import { inferModel } from "./ops/inference.js";
 import { runModel } from "./ops/interpreter.js";
-import { type CompiledModel, DATA_DEPENDENT_SHAPES, compileModel } from "./compile.js";
+import { type CompiledModel, DATA_DEPENDENT_SHAPES, type RammerSchedule, compileModel, scheduleRammer } from "./compile.js";
 import { Executor } from "./runtime/executor.js";
 
 /** `wasm`: generated WebAssembly SIMD kernels; `js`: the same kernels as JavaScript; `reference`: the interpreter. */
 export type Backend = "wasm" | "js" | "reference";
+export type ExecutorKind = "op-by-op" | "rammer";
+export const EXECUTORS: readonly ExecutorKind[] = ["op-by-op", "rammer"];
 export const BACKENDS: readonly Backend[] = ["wasm", "js", "reference"];
 
 export interface SessionOptions {
@@ -27,6 +29,11 @@ export interface SessionOptions {
   readonly backend?: Backend;
   /** Worker threads for the generated kernels, counting the calling thread (default: the core count). */
   readonly threads?: number;
+  /**
+   * How compiled kernels run: `op-by-op` splits each kernel across all workers with a barrier
+   * after it; `rammer` plans rProgram launches at compile time (one wake-up per worker per launch).
+   */
+  readonly executor?: ExecutorKind;
   /** Largest tensor in the model file, in bytes. */
   readonly maxTensorBytes?: number;
   /** Largest intermediate tensor, in elements. */
@@ -46,7 +53,7 @@ export interface ValueMetadata {
  * interpreter instead.
  */
 type Compiled =
-  | { readonly kind: "compiled"; readonly compiled: CompiledModel; readonly executor: Executor }
+  | { readonly kind: "compiled"; readonly compiled: CompiledModel; readonly executor: Executor; readonly rammer?: RammerSchedule }
   | { readonly kind: "reference"; readonly reason: string };
 
 export class InferenceSession {
@@ -120,7 +127,9 @@ export class InferenceSession {
           if (e instanceof UnsupportedError && e.feature === DATA_DEPENDENT_SHAPES) return { kind: "reference", reason: e.message };
           throw e;
         }
-        return { kind: "compiled", compiled, executor: await Executor.create(compiled.program, this.threads) };
+        if (this.options.executor !== "rammer") return { kind: "compiled", compiled, executor: await Executor.create(compiled.program, this.threads) };
+        const rammer = await scheduleRammer(compiled, this.threads);
+        return { kind: "compiled", compiled, rammer, executor: await Executor.create(rammer.program, this.threads) };
       })();
       this.programs.set(key, p);
     }

@@ -24,6 +24,9 @@ import { optimize } from "./passes/pipeline.js";
 import type { PassStats } from "./passes/pass.js";
 import { CONTROL_BYTES } from "./runtime/control.js";
 import type { Program, ProgramStep, ValueRef } from "./runtime/program.js";
+import { profileKernels } from "./runtime/profile.js";
+import { type LaunchPlan, planLaunch } from "./rammer/launch.js";
+import { type Policy, granularities, wavefront } from "./rammer/policies.js";
 
 export type CodegenBackend = "wasm" | "js";
 
@@ -195,4 +198,51 @@ export async function compileModel(model: Model, backend: CodegenBackend): Promi
     return backend === "wasm" ? compileKernels(funcs, moved, features, launches) : fail("the Rammer executor needs the wasm backend");
   };
   return { program, model: optimized, passes: stats, nodes: reports, memory, backend, code, phaseMs: clock.laps, withLaunches };
+}
+
+export interface RammerSchedule {
+  readonly program: Program;
+  readonly launches: readonly LaunchPlan[];
+  readonly veus: number;
+}
+
+/** Bytes of one launch's counters: a cache line per vEU (no false sharing), and one for the blocked count. */
+const counterBytes = (veus: number) => (veus + 1) * ALIGN;
+
+/**
+ * The Rammer executor's program: kernels profiled on this machine, every run of kernel steps
+ * planned by `policy` into an rProgram over `veus` vEUs, and the kernels' module rebuilt with
+ * one dispatch function per launch, so each worker wakes once per launch instead of once per kernel.
+ */
+export async function scheduleRammer(compiled: CompiledModel, veus: number, policy: Policy = wavefront): Promise<RammerSchedule> {
+  const p = compiled.program;
+  const kernelCount = p.access.length;
+  const grains = granularities(veus);
+  const ms = await profileKernels(p, kernelCount, grains);
+  const cost = (k: number, shares: number) => ms[k]![grains.indexOf(shares)]!;
+
+  const runs: number[][] = [];
+  p.steps.forEach((s, i) => {
+    if (s.kind !== "kernel") return;
+    const prev = p.steps[i - 1];
+    if (prev?.kind === "kernel") runs[runs.length - 1]!.push(s.kernel);
+    else runs.push([s.kernel]);
+  });
+  const launches = runs.map((kernels) => planLaunch(kernels, p.access, cost, grains, veus, policy));
+  const base = p.scratch.offset;
+  const counters = launches.map((_, i) => base + i * counterBytes(veus));
+  const module = compiled.withLaunches(launches.map((l, i) => ({
+    lists: l.program.lists.map((list) => list.map((e) => (e.kind === "wait" ? e : { kind: "task" as const, kernel: l.kernels[e.task.op]!, share: e.task.share, shares: e.task.shares }))),
+    layout: { counters: counters[i]!, stride: ALIGN, blocked: counters[i]! + veus * ALIGN },
+  })), align(base + launches.length * counterBytes(veus)));
+
+  let launch = 0;
+  const steps = p.steps.flatMap((s, i): ProgramStep[] => {
+    if (s.kind !== "kernel") return [s];
+    if (p.steps[i - 1]?.kind === "kernel") return [];
+    const at = counters[launch]!;
+    return [{ kind: "launch", kernel: kernelCount + launch++, counters: { offset: at, bytes: counterBytes(veus) }, blocked: at + veus * ALIGN }];
+  });
+  const scratch = { offset: align(base + launches.length * counterBytes(veus)), bytesPerWorker: p.scratch.bytesPerWorker };
+  return { program: { ...p, module, steps, scratch }, launches, veus };
 }

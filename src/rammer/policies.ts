@@ -42,34 +42,39 @@ export const opByOp: Policy = (ops, veus) => {
   return p;
 };
 
+/**
+ * What a dependency that crosses vEUs costs on top of the predecessor's finish (ms): a wait that
+ * may block. Charging it makes a task prefer the vEU its predecessors ran on when that is about
+ * as early, so chains (an RNN layer's steps) stay on one vEU and their order implies the wait.
+ */
+const CROSS_VEU_MS = 0.01;
+
 export const wavefront: Policy = (ops, veus) => {
   const p = new RProgram(veus);
-  const byId = new Map(ops.map((o) => [o.id, o]));
   const level = new Map<number, number>();
   for (const op of ops) level.set(op.id, Math.max(-1, ...op.deps.map((d) => level.get(d) ?? fail(op, d))) + 1);
   const waves: ROperator[][] = [];
   for (const op of ops) (waves[level.get(op.id)!] ??= []).push(op);
 
   const free = new Array<number>(veus).fill(0);
-  const finish = new Map<number, number>();
-  const chosen = new Map<number, number>();
+  /** Each scheduled task with its vEU and estimated finish, by operator. */
+  const placed = new Map<number, { task: RTask; veu: number; finish: number }[]>();
   for (const wave of waves) {
     // Split only to fill the vEUs this wave leaves idle; never beyond what still pays.
     const share = Math.max(1, Math.floor(veus / wave.length));
     for (const op of [...wave].sort((a, b) => costOf(b, 1) - costOf(a, 1))) {
       const shares = bestShares(op, granularities(veus).filter((s) => s <= share));
-      chosen.set(op.id, shares);
-      const ready = Math.max(0, ...op.deps.map((d) => finish.get(d)!));
-      const before = op.deps.flatMap((d) => tasksOf(byId.get(d)!, chosen.get(d)!));
-      let done = 0;
-      for (const t of tasksOf(op, shares)) {
-        const v = argmin(free.map((f) => Math.max(f, ready)));
-        p.wait(v, before);
-        p.append(t, v);
-        free[v] = Math.max(free[v]!, ready) + costOf(op, shares);
-        done = Math.max(done, free[v]!);
+      const before = op.deps.flatMap((d) => placed.get(d)!);
+      const tasks: { task: RTask; veu: number; finish: number }[] = [];
+      for (const task of tasksOf(op, shares)) {
+        const start = free.map((f, v) => Math.max(f, ...before.map((b) => b.finish + (b.veu === v ? 0 : CROSS_VEU_MS))));
+        const v = argmin(start);
+        p.wait(v, before.map((b) => b.task));
+        p.append(task, v);
+        free[v] = start[v]! + costOf(op, shares);
+        tasks.push({ task, veu: v, finish: free[v]! });
       }
-      finish.set(op.id, done);
+      placed.set(op.id, tasks);
     }
   }
   return p;
