@@ -15,20 +15,7 @@ import { verifyGraph } from "../../src/ir/verify.js";
 import { inferModel } from "../../src/ops/inference.js";
 import { ZOO, type ZooName } from "../../src/zoo/index.js";
 import { worst } from "../helpers.js";
-
-interface Case {
-  readonly build: () => Model;
-  readonly shape: readonly number[];
-}
-
-const SMALL: Record<ZooName, Case> = {
-  "lstm-tc": { build: () => ZOO["lstm-tc"].build({ layers: 2, hidden: 8, steps: 3, input: 4 }), shape: [1, 8] },
-  "seq2seq": { build: () => ZOO["seq2seq"].build({ layers: 2, hidden: 8, embedding: 4, encoderSteps: 3, decoderSteps: 2 }), shape: [2, 4] },
-  "nasnet-a": { build: () => ZOO["nasnet-a"].build({ cells: 2, channels: 8, size: 8, classes: 5 }), shape: [1, 5] },
-  "resnext": { build: () => ZOO["resnext"].build({ blocks: [1, 1], cardinality: 4, groupWidth: 2, stem: 8, size: 32, classes: 5 }), shape: [1, 5] },
-  "alexnet": { build: () => ZOO["alexnet"].build({ size: 63, widthScale: 1 / 16, hidden: 32, classes: 5 }), shape: [1, 5] },
-  "deepspeech2": { build: () => ZOO["deepspeech2"].build({ frames: 8, frequencies: 41, channels: 4, layers: 2, hidden: 8, classes: 5 }), shape: [4, 5] },
-};
+import { SMALL, feedsFor } from "./cases.js";
 
 /** Node counts and output shapes at the default (paper) sizes. */
 const DEFAULT: Record<ZooName, { readonly nodes: number; readonly shape: readonly number[] }> = {
@@ -42,11 +29,6 @@ const DEFAULT: Record<ZooName, { readonly nodes: number; readonly shape: readonl
 
 function outputShapes(model: Model): (readonly unknown[] | null)[] {
   return inferModel(model).graph.outputs.map((o) => o.type.shape);
-}
-
-/** Seeded random data in [-1, 1) for every input. */
-function feedsFor(model: Model): Record<string, Tensor> {
-  return Object.fromEntries(model.graph.inputs.map((v, i) => [v.name, randomTensor("float32", v.type.shape as number[], i + 7)]));
 }
 
 async function runReference(model: Model, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
