@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync, existsSync, statSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import type { Backend } from "../api.js";
+import type { Backend, ExecutorKind } from "../api.js";
 import { KilnError } from "../ir/errors.js";
 import { runPool } from "../conformance/pool.js";
 import type { Status, TestResult } from "../conformance/testcase.js";
@@ -12,6 +12,7 @@ export interface ConformanceOptions {
   readonly list?: string;
   readonly json?: boolean;
   readonly backend: Backend;
+  readonly executor?: ExecutorKind;
   readonly jobs?: number;
   readonly timeout: number;
 }
@@ -52,7 +53,7 @@ export async function runConformance(dir: string, opts: ConformanceOptions): Pro
   const names = selectTests(dir, opts.list, opts.filter);
   const progress = !opts.json && process.stderr.isTTY;
   let done = 0;
-  const results = await runPool(names.map((name) => ({ dir: join(dir, name), name, backend: opts.backend })), {
+  const results = await runPool(names.map((name) => ({ dir: join(dir, name), name, backend: opts.backend, executor: opts.executor })), {
     workers: opts.jobs ?? Math.max(1, cpus().length),
     timeoutMs: opts.timeout * 1000,
     onResult: () => {

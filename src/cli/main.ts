@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `kiln` command line. */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { BACKENDS } from "../api.js";
+import { BACKENDS, EXECUTORS } from "../api.js";
 import { KilnError } from "../ir/errors.js";
 import { formatSummary, runConformance } from "./conformance.js";
 import { inspectCommand } from "./inspect.js";
@@ -14,6 +14,7 @@ function positiveInt(v: string): number {
   return n;
 }
 
+const executorOption = () => new Option("--executor <name>", "how kernels run: split across all threads with a barrier after each, or Rammer launches").choices(EXECUTORS).default("op-by-op");
 const backendOption = () => new Option("--backend <name>", "executor").choices(BACKENDS).default("wasm");
 
 const program = new Command("kiln")
@@ -27,9 +28,10 @@ program.command("run")
     (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option("--json", "print the outputs as JSON")
   .addOption(backendOption())
+  .addOption(executorOption())
   .option("--threads <n>", "threads for the kernels, counting this one (default: the core count)", positiveInt)
   .action(async (model: string | undefined, opts) => {
-    await runCommand(model, { inputs: opts.input, json: !!opts.json, backend: opts.backend, threads: opts.threads });
+    await runCommand(model, { inputs: opts.input, json: !!opts.json, backend: opts.backend, threads: opts.threads, executor: opts.executor });
   });
 
 const zoo = program.command("zoo")
@@ -53,9 +55,10 @@ program.command("conformance")
   .option("--jobs <n>", "worker threads", positiveInt)
   .option("--timeout <seconds>", "time limit per test", positiveInt, 120)
   .addOption(backendOption())
+  .addOption(executorOption())
   .action(async (dir: string, opts) => {
     const summary = await runConformance(dir, {
-      filter: opts.filter, list: opts.list, json: !!opts.json, backend: opts.backend, jobs: opts.jobs, timeout: opts.timeout,
+      filter: opts.filter, list: opts.list, json: !!opts.json, backend: opts.backend, executor: opts.executor, jobs: opts.jobs, timeout: opts.timeout,
     });
     console.log(opts.json ? JSON.stringify(summary) : formatSummary(summary));
   });

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import npy from "npyjs";
-import { InferenceSession, type Backend } from "../api.js";
+import { InferenceSession, type Backend, type ExecutorKind } from "../api.js";
 import { DTYPES, type DType } from "../ir/dtype.js";
 import type { Model } from "../ir/graph.js";
 import { InputError } from "../ir/errors.js";
@@ -16,6 +16,7 @@ export interface RunOptions {
   readonly json: boolean;
   readonly backend: Backend;
   readonly threads?: number;
+  readonly executor?: ExecutorKind;
 }
 
 const NPY_DTYPES: Record<string, DType> = {
@@ -44,7 +45,7 @@ function resolveModel(model: string | undefined): { source: string | Model; labe
 export async function runCommand(modelPath: string | undefined, opts: RunOptions): Promise<void> {
   const t0 = performance.now();
   const { source, label } = resolveModel(modelPath);
-  const session = await InferenceSession.create(source, { backend: opts.backend, threads: opts.threads });
+  const session = await InferenceSession.create(source, { backend: opts.backend, threads: opts.threads, executor: opts.executor });
   const loadMs = performance.now() - t0;
   const given = new Map<string, string>();
   for (const spec of opts.inputs) {

@@ -1,7 +1,7 @@
 /** One ONNX backend test folder: model.onnx plus test_data_set_N/input_N.pb and output_N.pb. */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { InferenceSession, type Backend } from "../api.js";
+import { InferenceSession, type Backend, type ExecutorKind } from "../api.js";
 import { KilnError, UnsupportedError } from "../ir/errors.js";
 import { decodeTensor } from "../frontend/onnx/tensor.js";
 import type { Tensor } from "../ir/tensor.js";
@@ -24,14 +24,14 @@ function readSet(dir: string, prefix: "input" | "output"): Tensor[] {
   return files.map((f) => decodeTensor(new Uint8Array(readFileSync(join(dir, f)))));
 }
 
-export async function runTestCase(dir: string, name: string, backend: Backend): Promise<TestResult> {
+export async function runTestCase(dir: string, name: string, backend: Backend, executor: ExecutorKind = "op-by-op"): Promise<TestResult> {
   const t0 = performance.now();
   const done = (status: Status, reason?: string): TestResult => ({ name, status, reason, ms: performance.now() - t0 });
   try {
     const modelPath = join(dir, "model.onnx");
     if (!existsSync(modelPath)) return done("error", "no model.onnx in the test folder");
     // Tests run side by side on the conformance pool's threads, so each runs its kernels on one.
-    const session = await InferenceSession.create(modelPath, { backend, threads: 1 });
+    const session = await InferenceSession.create(modelPath, { backend, executor, threads: 1 });
     try {
       const result = await runSets(session);
       const fallbacks = await session.fallbacks();

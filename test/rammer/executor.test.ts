@@ -6,11 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { join } from "node:path";
 import { InferenceSession } from "../../src/api.js";
+import { runConformance } from "../../src/cli/conformance.js";
 import type { Model } from "../../src/ir/graph.js";
 import { rng } from "../../src/ir/random.js";
 import type { Tensor } from "../../src/ir/tensor.js";
 import { tinyCnn } from "../../src/zoo/tiny-cnn.js";
+import { NODE_TESTS } from "../helpers.js";
 import { SMALL, feedsFor } from "../zoo/cases.js";
 
 const MODELS: Record<string, () => Model> = { "tiny-cnn": tinyCnn, ...Object.fromEntries(Object.entries(SMALL).map(([k, c]) => [k, c.build])) };
@@ -26,6 +29,14 @@ function assertSame(got: Record<string, Tensor>, want: Record<string, Tensor>, w
 }
 
 describe("Rammer executor", { timeout: 900_000 }, () => {
+  it("passes the same core conformance tests as op-by-op execution", async () => {
+    const opts = { list: join(NODE_TESTS, "..", "core-tests.txt"), json: true, timeout: 120, backend: "wasm" } as const;
+    const [byOp, rammer] = [await runConformance(NODE_TESTS, opts), await runConformance(NODE_TESTS, { ...opts, executor: "rammer" })];
+    const passed = (s: typeof byOp) => s.tests.filter((t) => t.status === "passed").map((t) => t.name);
+    assert.deepEqual(passed(rammer), passed(byOp));
+    assert.equal(rammer.error, 0);
+  });
+
   for (const [name, build] of Object.entries(MODELS)) {
     it(`${name}: the same outputs as op-by-op, one wake-up per launch, over ${STRESS_RUNS} runs on 1-4 vEUs`, async () => {
       const model = build();
