@@ -6,6 +6,7 @@ import { KilnError } from "../ir/errors.js";
 import { formatSummary, runConformance } from "./conformance.js";
 import { inspectCommand } from "./inspect.js";
 import { runCommand } from "./run.js";
+import { scheduleCommand } from "./schedule.js";
 import { exportZoo, listZoo } from "./zoo.js";
 
 function positiveInt(v: string): number {
@@ -70,8 +71,13 @@ program.command("inspect")
   .option("--full", "print whole tensors in the IR")
   .option("--json", "print one JSON object")
   .option("--code", "print every kernel's loop IR and the generated code (WAT for wasm)")
+  .option("--schedule", "show the Rammer rProgram instead: a summary and, with --svg/--html, a Gantt chart")
+  .option("--svg <file>", "with --schedule: write the Gantt chart as SVG")
+  .option("--html <file>", "with --schedule: write the Gantt chart as an HTML page")
+  .option("--threads <n>", "with --schedule: vEUs (default: the core count)", positiveInt)
   .addOption(new Option("--backend <name>", "code generator").choices(["wasm", "js"]).default("wasm"))
   .action(async (model: string, opts) => {
+    if (opts.schedule) return scheduleCommand(model, { json: !!opts.json, threads: opts.threads, svg: opts.svg, html: opts.html });
     await inspectCommand(model, { after: opts.after, json: !!opts.json, full: !!opts.full, backend: opts.backend, code: !!opts.code });
   });
 

@@ -36,7 +36,7 @@ async function loadNpy(path: string): Promise<Tensor> {
 }
 
 /** The model to run and its label: a file, a zoo model by name (a file of that name wins), or the default. */
-function resolveModel(model: string | undefined): { source: string | Model; label: string } {
+export function resolveModel(model: string | undefined): { source: string | Model; label: string } {
   if (model === undefined) return { source: tinyCnn(), label: "tiny-cnn (built-in)" };
   if (isZooName(model) && !existsSync(model)) return { source: ZOO[model].build(), label: `${model} (zoo)` };
   return { source: model, label: model };

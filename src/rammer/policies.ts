@@ -91,11 +91,24 @@ function fail(op: ROperator, dep: number): never {
   throw new InternalError(`rOperator ${op.id} depends on ${dep}, which does not come before it`);
 }
 
-/** The makespan of a program under the profiled costs, and each vEU's busy time. */
-export function simulate(p: RProgram, ops: readonly ROperator[]): { makespan: number; busy: number[]; blocked: number } {
+export interface Timeline {
+  readonly makespan: number;
+  /** Busy time of each vEU. */
+  readonly busy: number[];
+  /** Waits that would block under these costs. */
+  readonly blocked: number;
+  /** Every task with its vEU and its start and end times. */
+  readonly tasks: { readonly task: RTask; readonly veu: number; readonly start: number; readonly end: number }[];
+  /** Every wait: vEU `veu` at time `at` waited for vEU `on`'s task that ended at `until`. */
+  readonly waits: { readonly veu: number; readonly on: number; readonly at: number; readonly until: number }[];
+}
+
+/** The program played out under the profiled costs. */
+export function simulate(p: RProgram, ops: readonly ROperator[]): Timeline {
   const byId = new Map(ops.map((o) => [o.id, o]));
   const pos = p.lists.map(() => 0), clock = p.lists.map(() => 0), done: number[][] = p.lists.map(() => []);
   const busy = p.lists.map(() => 0);
+  const tasks: Timeline["tasks"] = [], waits: Timeline["waits"] = [];
   let blocked = 0, progress = true;
   while (progress) {
     progress = false;
@@ -104,10 +117,12 @@ export function simulate(p: RProgram, ops: readonly ROperator[]): { makespan: nu
         const e = list[pos[v]!]!;
         if (e.kind === "wait") {
           if (done[e.veu]!.length < e.count) return;
-          const at = done[e.veu]![e.count - 1]!;
-          if (at > clock[v]!) { blocked++; clock[v] = at; }
+          const until = done[e.veu]![e.count - 1]!;
+          waits.push({ veu: v, on: e.veu, at: clock[v]!, until });
+          if (until > clock[v]!) { blocked++; clock[v] = until; }
         } else {
           const c = costOf(byId.get(e.task.op)!, e.task.shares);
+          tasks.push({ task: e.task, veu: v, start: clock[v]!, end: clock[v]! + c });
           clock[v]! += c;
           busy[v]! += c;
           done[v]!.push(clock[v]!);
@@ -117,5 +132,5 @@ export function simulate(p: RProgram, ops: readonly ROperator[]): { makespan: nu
     });
   }
   if (pos.some((x, v) => x < p.lists[v]!.length)) throw new InternalError("rProgram deadlocks: a wait can never be satisfied");
-  return { makespan: Math.max(...clock), busy, blocked };
+  return { makespan: Math.max(...clock), busy, blocked, tasks, waits };
 }
