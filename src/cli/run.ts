@@ -9,7 +9,6 @@ import { InputError } from "../ir/errors.js";
 import { randomTensor } from "../ir/random.js";
 import { Tensor } from "../ir/tensor.js";
 import { ZOO, isZooName } from "../zoo/index.js";
-import { tinyCnn } from "../zoo/tiny-cnn.js";
 
 export interface RunOptions {
   readonly inputs: readonly string[];
@@ -35,9 +34,12 @@ async function loadNpy(path: string): Promise<Tensor> {
   return Tensor.fromNumbers(dtype, arr.shape, Array.from(data, Number));
 }
 
+const DEFAULT_MODEL = "nasnet-a";
+
 /** The model to run and its label: a file, a zoo model by name (a file of that name wins), or the default. */
 export function resolveModel(model: string | undefined): { source: string | Model; label: string } {
-  if (model === undefined) return { source: tinyCnn(), label: "tiny-cnn (built-in)" };
+  // The default: a zoo model whose parallel branches show what the executors do (compiles in seconds).
+  if (model === undefined) return { source: ZOO[DEFAULT_MODEL].build(), label: `${DEFAULT_MODEL} (zoo, the default)` };
   if (isZooName(model) && !existsSync(model)) return { source: ZOO[model].build(), label: `${model} (zoo)` };
   return { source: model, label: model };
 }
