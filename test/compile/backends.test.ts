@@ -120,7 +120,7 @@ for (const backend of ["wasm", "js"] as const) {
 
 describe("light models on the wasm backend", { timeout: 900_000 }, () => {
   for (const file of readdirSync(LIGHT).filter((f) => f.endsWith(".onnx")).sort()) {
-    it(`${file} runs fully compiled and matches the reference backend within 1e-4`, async () => {
+    it(`${file} runs fully compiled, matches the reference backend within 1e-4, and Rammer matches op-by-op`, async () => {
       const path = join(LIGHT, file);
       const session = await InferenceSession.create(path, { backend: "wasm", threads: 2 });
       const ref = await InferenceSession.create(path, { backend: "reference" });
@@ -129,6 +129,14 @@ describe("light models on the wasm backend", { timeout: 900_000 }, () => {
         const [got, want] = [await session.run(feeds), await ref.run(feeds)];
         for (const [name, t] of Object.entries(want)) assert.ok(worst(got[name]!, t) < 1e-4, name);
         assert.deepEqual(await session.fallbacks(), []);
+        // The Rammer executor runs the same kernels: the same outputs, bit for bit.
+        const rammer = await InferenceSession.create(path, { backend: "wasm", threads: 2, executor: "rammer" });
+        try {
+          const r = await rammer.run(feeds);
+          for (const [name, t] of Object.entries(got)) assert.deepEqual(r[name]!.data, t.data, `${name} under the Rammer executor`);
+        } finally {
+          await rammer.release();
+        }
       } finally {
         await session.release();
       }
