@@ -129,7 +129,12 @@ function gemmSteps(out: Tensor, acc: Tensor, packs: readonly (Tensor | undefined
     { kind: "unroll", stage: c, loop: `${nj}.inner.outer` },
     { kind: "vectorize", stage: c, loop: `${nj}.inner.inner` },
   );
-  // Packing copies run before the product; a panel's innermost axis is contiguous in it.
+  // B's panel is packed in the iteration of the parallel loop that uses it, so each worker
+  // packs only its own panels (a copy at root would be made in full by every worker); A's
+  // panels serve every column panel and are packed once, before the product. A panel's
+  // innermost axis is contiguous in it.
+  const [, pb] = packs;
+  if (pb) steps.push({ kind: "compute_at", stage: pb.name, consumer: o, loop: par });
   for (const p of packs) {
     if (!p) continue;
     const last = axis(p.shape.length - 1);
