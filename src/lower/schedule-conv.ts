@@ -25,6 +25,9 @@ import type { Kernel } from "./schedule-gemm.js";
 const LANES = 4;
 /** Accumulators in the register tile (PERF-NOTES: 8 of the 15 usable v128 registers). */
 const ACCUMULATORS = 8;
+const CACHE_LINE = 64;
+/** The lines a direct 1x1 convolution's passes reuse must fit in L1 (32 KB) with room to spare. */
+const DIRECT_1X1_LINES_BYTES = 16 * 1024;
 
 export interface ConvShape {
   inChannels: number; outChannels: number; kernel: [number, number]; group: number;
@@ -100,11 +103,13 @@ export function conv2dKernel(spec: ConvSpec): Kernel {
 
 /**
  * The register tile OWT pixels x OCBT channel blocks: among the tiles of at most 8 accumulators
- * that divide the output (no tails), the fewest loads per multiply-add, (OWT + OCBT) / (OWT * OCBT).
+ * that divide the output (no tails), the fewest loads per multiply-add, (OWT + OCBT) / (OWT * OCBT),
+ * the widest on a tie.
  */
 function tile(ow: number, ocb: number): { owt: number; ocbt: number } {
   let best = { owt: 1, ocbt: 1 }, cost = Infinity;
-  for (let owt = 1; owt <= ACCUMULATORS; owt++) {
+  // Wider pixel tiles first: on a tie they read fewer cache lines (the pixels share one).
+  for (let owt = ACCUMULATORS; owt >= 1; owt--) {
     for (let ocbt = 1; owt * ocbt <= ACCUMULATORS; ocbt++) {
       if (ow % owt !== 0 || ocb % ocbt !== 0) continue;
       const c = (owt + ocbt) / (owt * ocbt);
@@ -162,6 +167,25 @@ function channelsLastConv(spec: ConvSpec, d: { n: number; h: number; wd: number;
   const [kh, kw] = spec.kernel, [sy, sx] = spec.strides, [dy, dx] = spec.dilations;
   const [top, left, bottom] = spec.pads;
   const c = spec.inChannels, ocg = spec.outChannels / group;
+  const divisor = tile(ow, ocb);
+  if (kh === 1 && kw === 1 && spec.pads.every((p) => p === 0) && divisor.owt * divisor.ocbt === ACCUMULATORS && divisor.owt + divisor.ocbt <= 6
+    && (divisor.ocbt + 1) * (icg / LANES) * CACHE_LINE <= DIRECT_1X1_LINES_BYTES) {
+    // A 1x1 convolution without padding needs no copy: with the lane of the input block as the
+    // outer reduction loop and the block inner, both the broadcasts x[n, rb, oy, ox, rl] and the
+    // weights w[ob, 0, 0, rb*4 + rl, 0..3] step linearly, and the inner loop runs over IC/4 blocks.
+    // Each of the 4 passes touches one cache line per block of the input and of each weight
+    // block and uses a quarter of it, so this pays only while those lines stay in L1 between
+    // passes (few input channels); otherwise the copy is cheaper than the refetches.
+    const rl = reduceAxis(LANES, "rl"), rb = reduceAxis(icg / LANES, "rb");
+    const acc = compute(`${name}_acc`, [n, ocb, oh, ow, LANES], (...ix) => {
+      const [b, ob, oy, ox, l] = ix as [Var, Var, Var, Var, Var];
+      const g = div(mul(ob, LANES), ocg);
+      const xv = x.at(b, add(mul(g, icg / LANES), rb.v), mul(oy, sy), mul(ox, sx), rl.v);
+      return reduceSum(mul(xv, w.at(ob, 0, 0, add(mul(rb.v, LANES), rl.v), l)), [rl, rb]);
+    });
+    const out = compute(name, [n, ocb, oh, ow, LANES], (...ix) => (spec.epilogue ?? ((v) => v))(acc.at(...ix), ix));
+    return { outputs: [out], steps: convSteps(out, acc, undefined, divisor, false, ["rl", "rb"]) };
+  }
   const t = pixelTile(ow, ocb);
   const owp = Math.ceil(ow / t.owt) * t.owt;
   const hp = h + top + bottom, wp = Math.max(wd + left + spec.pads[3], (owp - 1) * sx + (kw - 1) * dx + 1);

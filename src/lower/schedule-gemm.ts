@@ -21,6 +21,10 @@ export interface Kernel { readonly outputs: readonly Tensor[]; readonly steps: r
 /** Accumulators in the register tile: 8 of the 15 usable v128 registers (PERF-NOTES). */
 const ACCUMULATORS = 8;
 const LANES = 4;
+/** Packed B panels per block of the parallel loop: at most this many bytes (half of L2), and
+ *  at least this many blocks when there are enough panels. */
+const PANEL_BLOCK_BYTES = 512 * 1024;
+const MIN_PARALLEL_BLOCKS = 8;
 /** Row tiles that must share a panel of B before packing it pays for the copy. */
 const PACK_B_MIN_ROW_TILES = 4;
 
@@ -103,6 +107,12 @@ const axis = (d: number) => `i${d}`;
 function gemmSteps(out: Tensor, acc: Tensor, packs: readonly (Tensor | undefined)[], t: Tiles): Step[] {
   const r = out.shape.length, nb = r - 2, [mi, nj] = [axis(r - 2), axis(r - 1)];
   const o = out.name, c = acc.name;
+  const k = acc.body?.kind === "reduce" ? acc.body.axes[0]!.extent : 1;
+  const panels = Math.ceil(out.shape[r - 1]! / t.nr);
+  // Column panels in blocks: a row tile of A (MR x K) then serves a whole block of panels from
+  // L1 instead of being reread from L3 for every panel; the block of packed B stays in L2.
+  const block = t.packB ? Math.max(1, Math.min(Math.floor(PANEL_BLOCK_BYTES / (k * t.nr * 4)), Math.ceil(panels / MIN_PARALLEL_BLOCKS))) : 1;
+  const tileLoop = block > 1 ? `${nj}.outer.inner` : `${mi}.outer`;
   const steps: Step[] = [
     { kind: "tile", stage: o, x: mi, y: nj, xFactor: t.mr, yFactor: t.nr },
     { kind: "split", stage: o, loop: `${nj}.inner`, factor: LANES },
@@ -111,8 +121,14 @@ function gemmSteps(out: Tensor, acc: Tensor, packs: readonly (Tensor | undefined
     { kind: "unroll", stage: o, loop: `${nj}.inner.outer` },
     { kind: "vectorize", stage: o, loop: `${nj}.inner.inner` },
   ];
-  // One parallel loop over the batch and the column panels.
-  let par = `${nj}.outer`;
+  if (block > 1) {
+    steps.push(
+      { kind: "split", stage: o, loop: `${nj}.outer`, factor: block },
+      { kind: "reorder", stage: o, loops: [`${mi}.outer`, `${nj}.outer.inner`] },
+    );
+  }
+  // One parallel loop over the batch and the column panels (or blocks of them).
+  let par = block > 1 ? `${nj}.outer.outer` : `${nj}.outer`;
   for (let d = nb - 1; d >= 0; d--) {
     steps.push({ kind: "fuse", stage: o, outer: axis(d), inner: par });
     par = `${axis(d)}.${par}.fused`;
@@ -121,7 +137,7 @@ function gemmSteps(out: Tensor, acc: Tensor, packs: readonly (Tensor | undefined
   steps.push(
     // The accumulator tile, split like the output's tile (schedules see whole-tensor extents;
     // inside the MR x NR box the outer loops have one iteration and vanish).
-    { kind: "compute_at", stage: c, consumer: o, loop: `${mi}.outer` },
+    { kind: "compute_at", stage: c, consumer: o, loop: tileLoop },
     { kind: "tile", stage: c, x: mi, y: nj, xFactor: t.mr, yFactor: t.nr },
     { kind: "split", stage: c, loop: `${nj}.inner`, factor: LANES },
     { kind: "reorder", stage: c, loops: ["k", `${mi}.inner`, `${nj}.inner.outer`, `${nj}.inner.inner`] },
