@@ -166,7 +166,7 @@ function channelsLastConv(spec: ConvSpec, d: { n: number; h: number; wd: number;
   const { n, h, wd, oh, ow, icg, ocb } = d;
   const [kh, kw] = spec.kernel, [sy, sx] = spec.strides, [dy, dx] = spec.dilations;
   const [top, left, bottom] = spec.pads;
-  const c = spec.inChannels, ocg = spec.outChannels / group;
+  const c = x.shape[1]! * LANES, ocg = spec.outChannels / group;
   const divisor = tile(ow, ocb);
   if (kh === 1 && kw === 1 && spec.pads.every((p) => p === 0) && divisor.owt * divisor.ocbt === ACCUMULATORS && divisor.owt + divisor.ocbt <= 6
     && (divisor.ocbt + 1) * (icg / LANES) * CACHE_LINE <= DIRECT_1X1_LINES_BYTES) {
@@ -188,13 +188,19 @@ function channelsLastConv(spec: ConvSpec, d: { n: number; h: number; wd: number;
   }
   const t = pixelTile(ow, ocb);
   const owp = Math.ceil(ow / t.owt) * t.owt;
-  const hp = h + top + bottom, wp = Math.max(wd + left + spec.pads[3], (owp - 1) * sx + (kw - 1) * dx + 1);
+  // An unpadded 1x1 convolution reads only the pixels its strides land on: the copy takes just
+  // those (and the convolution then runs with unit strides on it).
+  const subsample = kh === 1 && kw === 1 && spec.pads.every((p) => p === 0) && (sy > 1 || sx > 1);
+  const [ey, ex] = subsample ? [1, 1] : [sy, sx];
+  const hp = subsample ? oh : h + top + bottom;
+  const wp = subsample ? owp : Math.max(wd + left + spec.pads[3], (owp - 1) * sx + (kw - 1) * dx + 1);
 
   const xc = compute(`${name}_nhwc`, [n, hp, wp, c], (...ix) => {
     const [b, y, xx, ch] = ix as [Var, Var, Var, Var];
-    const iy = sub(y, top), ixx = sub(xx, left);
+    const iy = subsample ? mul(y, sy) : sub(y, top), ixx = subsample ? mul(xx, sx) : sub(xx, left);
     const v = x.at(b, div(ch, LANES), iy, ixx, mod(ch, LANES));
-    const inside = hp === h && wp === wd ? undefined : and(ge(iy, 0), lt(iy, h), ge(ixx, 0), lt(ixx, wd));
+    const inside = subsample ? (owp > ow ? lt(xx, ow) : undefined)
+      : hp === h && wp === wd ? undefined : and(ge(iy, 0), lt(iy, h), ge(ixx, 0), lt(ixx, wd));
     return inside ? select(inside, v, lit(0, "f32")) : v;
   });
 
@@ -206,9 +212,9 @@ function channelsLastConv(spec: ConvSpec, d: { n: number; h: number; wd: number;
   const acc = compute(`${name}_acc`, [n, ocb, oh, owp, LANES], (...ix) => {
     const [b, ob, oy, ox, l] = ix as [Var, Var, Var, Var, Var];
     const g = div(mul(ob, LANES), ocg);
-    const iy = add(mul(oy, sy), mul(ky.v, dy));
+    const iy = add(mul(oy, ey), mul(ky.v, dy));
     const [tap, ch] = fused ? [div(r.v, icg), mod(r.v, icg)] : [kx!.v, r.v];
-    const xv = xc.at(b, iy, add(mul(ox, sx), mul(tap, dx)), add(mul(g, icg), ch));
+    const xv = xc.at(b, iy, add(mul(ox, ex), mul(tap, dx)), add(mul(g, icg), ch));
     return reduceSum(mul(xv, w.at(ob, ky.v, tap, ch, l)), fused ? [ky, r] : [ky, kx!, r]);
   });
   const out = compute(name, [n, ocb, oh, ow, LANES], (...ix) => (spec.epilogue ?? ((v) => v))(acc.at(...ix), ix));
