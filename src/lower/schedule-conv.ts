@@ -12,6 +12,10 @@
  * over the pixels). Padding is a zero-bordered copy of the input made before the product, so the
  * inner loop never tests bounds.
  *
+ * Convolutions whose groups hold whole blocks of channels (ResNet's, VGG's, SqueezeNet's...)
+ * take `channelsLastConv` below instead: the same register tile over a channels-last copy, so
+ * that the reduction is one long linear loop, the GEMM micro-kernel's shape.
+ *
  * Groups: when a group's output channels fill whole blocks, the 4 lanes share one input channel
  * (a broadcast); depthwise (one input and one output channel per group) reads 4 input channels
  * as one vector, lane for lane; other groupings are correct but run lane by lane.
