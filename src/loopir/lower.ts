@@ -108,6 +108,31 @@ export function lower(s: Schedule, name = s.outputs.join("_")): Func {
       }, init);
     }
 
+    /**
+     * The stages attached at leaf d-1 (d = 0: none), producers first, each with its box and
+     * prepared body. Boxes come from their readers: this stage's value over the loops from d
+     * on, the later stages attached here, and the stages attached at deeper loops (whose own
+     * boxes come first, by the same rule); `all` ranges over this stage's loops.
+     */
+    function attachedAt(d: number, all: Ranges): [Stage, Box, Prepared][] {
+      if (d === 0) return [];
+      const here = leaves[d - 1];
+      const inner = new Set(leaves.slice(d).map((l) => prefix + l));
+      const attached = s.stages.filter((p) => p.attach.kind === "at" && p.attach.consumer === t.name && p.attach.loop === here);
+      if (attached.length === 0) return [];
+      const deeper: Prepared[] = [];
+      for (let e = d + 1; e <= n; e++) deeper.push(...attachedAt(e, all).map(([, , q]) => q));
+      const prepared: [Stage, Box, Prepared][] = [];
+      for (const p of [...attached].reverse()) {
+        const readers = [{ value, inner, ranges: all },
+          ...[...prepared.map(([, , q]) => q), ...deeper].map((q) => ({ value: q.value, inner: new Set([...q.leafRanges.keys(), ...inner]), ranges: q.leafRanges }))];
+        const reads = readers.flatMap((r) => loadsOf(r.value).filter((x) => x.buffer === p.tensor.name).map((x) => x.index));
+        const b = regionOf(reads, p.tensor.shape, new Set(readers.flatMap((r) => [...r.inner])), new Map(readers.flatMap((r) => [...r.ranges])));
+        prepared.unshift([p, b, stage(p, b)]);
+      }
+      return prepared;
+    }
+
     function level(d: number, ext: Record<string, number>, ranges: Ranges, locals: Locals): Stmt {
       const here = d > 0 ? leaves[d - 1] : undefined;
       const inner = new Set(leaves.slice(d).map((l) => prefix + l));
@@ -116,18 +141,13 @@ export function lower(s: Schedule, name = s.outputs.join("_")): Func {
       const nextLocals = new Map(locals);
       // Stages attached here: boxes from their readers (this stage and the later ones attached
       // here), so consumers first; then emitted producers first, each reading the earlier tiles.
-      const attached = s.stages.filter((p) => p.attach.kind === "at" && p.attach.consumer === t.name && p.attach.loop === here);
-      const prepared: [Stage, Box, Prepared][] = [];
-      for (const p of [...attached].reverse()) {
-        const readers = [{ value, inner, ranges: all }, ...prepared.map(([, , q]) => ({ value: q.value, inner: new Set(q.leafRanges.keys()), ranges: q.leafRanges }))];
-        const reads = readers.flatMap((r) => loadsOf(r.value).filter((x) => x.buffer === p.tensor.name).map((x) => x.index));
-        const b = regionOf(reads, p.tensor.shape, new Set(readers.flatMap((r) => [...r.inner])), new Map(readers.flatMap((r) => [...r.ranges])));
-        prepared.unshift([p, b, stage(p, b)]);
-      }
+      const prepared = attachedAt(d, all);
       const tiles = new Map<string, Local>();
+      // Tiles attached further out that a stage attached here reads (nested compute_at).
+      const outer = [...locals].filter(([, l]) => l.attached);
       for (const [p, b, q] of prepared) {
-        fills.push([{ ...decl(p.tensor), shape: b.extent }, q.emit(ranges, new Map(tiles))]);
-        tiles.set(p.tensor.name, { buffer: p.tensor.name, min: b.min });
+        fills.push([{ ...decl(p.tensor), shape: b.extent }, q.emit(ranges, new Map([...outer, ...tiles]))]);
+        tiles.set(p.tensor.name, { buffer: p.tensor.name, min: b.min, attached: true });
         nextLocals.set(p.tensor.name, tiles.get(p.tensor.name)!);
       }
       for (const [tensor, at] of Object.entries(st.caches)) {
@@ -175,7 +195,7 @@ export function lower(s: Schedule, name = s.outputs.join("_")): Func {
 }
 
 /** A local buffer standing for a box of a tensor (a cache_read copy or a compute_at tile). */
-interface Local { readonly buffer: string; readonly min: readonly Expr[] }
+interface Local { readonly buffer: string; readonly min: readonly Expr[]; readonly attached?: boolean }
 type Locals = ReadonlyMap<string, Local>;
 
 interface Prepared {

@@ -37,7 +37,7 @@ export type Step =
   /** Compute the tile of `stage` that `consumer` (and the stages attached at the same loop)
    * read inside `loop`, into a local buffer at the top of that loop's body. Requires: `stage`
    * is not an output, not yet attached or inlined; every reader of it (looking through inlined
-   * stages) is `consumer` or already attached at `loop`, and no stage caches it;
+   * stages) is `consumer` or already attached at `loop` or at a loop of `consumer` inside it, and no stage caches it;
    * `loop` is a non-vectorized leaf of `consumer`. */
   | { readonly kind: "compute_at"; readonly stage: string; readonly consumer: string; readonly loop: string }
   /** Substitute `stage`'s expression into its readers. Requires: not an output, not a
@@ -227,10 +227,13 @@ export function applyStep(s: Schedule, step: Step): Schedule {
       if (!consumer.leaves.includes(step.loop)) fail(`${step.loop} is not a loop of ${step.consumer}`);
       if (consumer.kinds[step.loop] === "vectorized") fail(`${step.loop} is vectorized`);
       // Every reader must run inside the same loop iteration, after the tile is computed.
+      // A reader attached at a loop nested inside `loop` (a GEMM's accumulator tile inside the
+      // column panel whose packed copy is attached here) runs inside the iteration too.
       const readers = s.stages.filter((x) => x.attach.kind !== "inline" && readsThrough(s, x.tensor).includes(stage.tensor));
-      const inside = (x: Stage) => x === consumer || (x.attach.kind === "at" && x.attach.consumer === step.consumer && x.attach.loop === step.loop);
+      const depth = consumer.leaves.indexOf(step.loop);
+      const inside = (x: Stage) => x === consumer || (x.attach.kind === "at" && x.attach.consumer === step.consumer && consumer.leaves.indexOf(x.attach.loop) >= depth);
       if (readers.length === 0 || !readers.every(inside)) {
-        fail(`every reader of ${step.stage} (${readers.map((r) => r.tensor.name).join(", ")}) must be ${step.consumer} or attached at ${step.consumer}.${step.loop}`);
+        fail(`every reader of ${step.stage} (${readers.map((r) => r.tensor.name).join(", ")}) must be ${step.consumer} or attached at ${step.consumer}.${step.loop} or inside it`);
       }
       return put({ attach: { kind: "at", consumer: step.consumer, loop: step.loop } });
     }

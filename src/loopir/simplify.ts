@@ -4,7 +4,7 @@
  * constant split off the part the divisor divides when the rest provably lies in [0, k); and
  * comparisons, min and max fold when the variable ranges (loop extents) decide them.
  */
-import { type Expr, FALSE, TRUE, add, lit, mapExpr, mul, sub } from "./expr.js";
+import { type Expr, FALSE, TRUE, add, lit, mapExpr, mod, mul, sub } from "./expr.js";
 
 /** Inclusive integer range. */
 export interface Range { readonly lo: number; readonly hi: number }
@@ -58,6 +58,25 @@ export function fromLinear(l: Linear): Expr {
   return l.c > 0 ? add(out, l.c) : l.c < 0 ? sub(out, -l.c) : out;
 }
 
+/**
+ * (x / k)*k*c + (x % k)*c = x*c (floor division and modulo), e.g. a channels-last index
+ * (r / C)*C + r % C over a reduction axis r that spans two tensor axes.
+ */
+function recombine(l: Linear): Linear {
+  let out = l;
+  for (;;) {
+    const hit = [...out.terms].find(([t, k]) => t.kind === "binary" && t.op === "/" && t.b.kind === "const" && t.b.value > 0
+      && k % t.b.value === 0 && out.terms.get(mod(t.a, t.b.value)) === k / t.b.value);
+    if (!hit) return out;
+    const [t, k] = hit as [Expr & { kind: "binary" }, number];
+    const q = (t.b as Expr & { kind: "const" }).value;
+    const rest = new Map(out.terms);
+    rest.delete(t);
+    rest.delete(mod(t.a, q));
+    out = combine({ terms: rest, c: out.c }, scale(linearize(t.a), k / q), 1);
+  }
+}
+
 /** Range of an integer expression, or undefined when a variable is unbounded. */
 export function rangeOf(e: Expr, ranges: Ranges): Range | undefined {
   switch (e.kind) {
@@ -105,7 +124,7 @@ function fold(e: Expr, ranges: Ranges): Expr {
       const { a, b, op } = e;
       if (a.kind === "const" && b.kind === "const") return lit(evalBinary(op, a.value, b.value, e.type === "int"), e.type);
       if (e.type !== "int") return (op === "*" && isConst(b, 1)) ? a : (op === "*" && isConst(a, 1)) ? b : e;
-      if (op === "+" || op === "-" || op === "*") return fromLinear(linearize(e));
+      if (op === "+" || op === "-" || op === "*") return fromLinear(recombine(linearize(e)));
       if ((op === "/" || op === "%") && b.kind === "const" && b.value > 0) return foldDivMod(op, a, b.value, ranges) ?? e;
       if (op === "min" || op === "max") {
         const d = rangeOf(fromLinear(combine(linearize(a), linearize(b), -1)), ranges);

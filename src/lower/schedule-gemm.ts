@@ -9,7 +9,22 @@
  * tiles; operands are packed into zero-padded panels when a tail needs the padding, when B is
  * transposed (its rows must be contiguous for f32x4 loads), or, for B, when enough row tiles
  * reuse each panel to pay for the copy. Column panels are the outer, parallel loop (fused with
- * the batch loops), so a panel of B stays in cache while the row tiles pass over it.
+ * the batch loops), so a panel of B stays in cache while the row tiles pass over it; with many
+ * panels they go in blocks (the parallel loop over blocks, row tiles, then the block's panels)
+ * so that a row tile of A is reused from L1 by the whole block, and each block's panels are
+ * packed inside the parallel loop (compute_at at the block loop), by the worker that uses them.
+ *
+ * The micro-kernel shape: V8 keeps this tile's k step in registers (8 accumulators, 2 vectors
+ * of B, a broadcast of A, no spills; ~78% of the measured peak with data in cache) only when
+ * each of the 6 distinct values is loaded once per step. That is not a schedule decision but an
+ * emitter one, so it lives in the wasm emitter as load reuse within an unrolled straight-line
+ * loop body (kernel-emitter.ts, cachedLoad) rather than as a tensorize intrinsic: the schedule
+ * stays plain loop IR (tile, unroll, vectorize, compute_at), every backend and the interpreter
+ * run it unchanged, and convolutions (schedule-conv.ts) get the same inner loop for free.
+ * Measured alternatives in the standalone experiment, all slower on this machine: A as one v128
+ * with lanes shuffled into broadcasts (XNNPACK's form), k unrolled by 2 or 4 by hand (more
+ * live loads, which V8 schedules ahead and spills), a pointer-compare loop exit, and 9, 10 or
+ * 12 accumulators.
  */
 import { type Tensor, compute, reduceAxis, reduceSum } from "../loopir/compute.js";
 import { type Expr, type Var, add, div, lit, lt, mod, mul, select } from "../loopir/expr.js";
@@ -21,6 +36,10 @@ export interface Kernel { readonly outputs: readonly Tensor[]; readonly steps: r
 /** Accumulators in the register tile: 8 of the 15 usable v128 registers (PERF-NOTES). */
 const ACCUMULATORS = 8;
 const LANES = 4;
+/** Packed B panels per block of the parallel loop: at most this many bytes (half of L2), and
+ *  at least this many blocks when there are enough panels. */
+const PANEL_BLOCK_BYTES = 512 * 1024;
+const MIN_PARALLEL_BLOCKS = 8;
 /** Row tiles that must share a panel of B before packing it pays for the copy. */
 const PACK_B_MIN_ROW_TILES = 4;
 
@@ -103,6 +122,12 @@ const axis = (d: number) => `i${d}`;
 function gemmSteps(out: Tensor, acc: Tensor, packs: readonly (Tensor | undefined)[], t: Tiles): Step[] {
   const r = out.shape.length, nb = r - 2, [mi, nj] = [axis(r - 2), axis(r - 1)];
   const o = out.name, c = acc.name;
+  const k = acc.body?.kind === "reduce" ? acc.body.axes[0]!.extent : 1;
+  const panels = Math.ceil(out.shape[r - 1]! / t.nr);
+  // Column panels in blocks: a row tile of A (MR x K) then serves a whole block of panels from
+  // L1 instead of being reread from L3 for every panel; the block of packed B stays in L2.
+  const block = t.packB ? Math.max(1, Math.min(Math.floor(PANEL_BLOCK_BYTES / (k * t.nr * 4)), Math.ceil(panels / MIN_PARALLEL_BLOCKS))) : 1;
+  const tileLoop = block > 1 ? `${nj}.outer.inner` : `${mi}.outer`;
   const steps: Step[] = [
     { kind: "tile", stage: o, x: mi, y: nj, xFactor: t.mr, yFactor: t.nr },
     { kind: "split", stage: o, loop: `${nj}.inner`, factor: LANES },
@@ -111,8 +136,14 @@ function gemmSteps(out: Tensor, acc: Tensor, packs: readonly (Tensor | undefined
     { kind: "unroll", stage: o, loop: `${nj}.inner.outer` },
     { kind: "vectorize", stage: o, loop: `${nj}.inner.inner` },
   ];
-  // One parallel loop over the batch and the column panels.
-  let par = `${nj}.outer`;
+  if (block > 1) {
+    steps.push(
+      { kind: "split", stage: o, loop: `${nj}.outer`, factor: block },
+      { kind: "reorder", stage: o, loops: [`${mi}.outer`, `${nj}.outer.inner`] },
+    );
+  }
+  // One parallel loop over the batch and the column panels (or blocks of them).
+  let par = block > 1 ? `${nj}.outer.outer` : `${nj}.outer`;
   for (let d = nb - 1; d >= 0; d--) {
     steps.push({ kind: "fuse", stage: o, outer: axis(d), inner: par });
     par = `${axis(d)}.${par}.fused`;
@@ -121,7 +152,7 @@ function gemmSteps(out: Tensor, acc: Tensor, packs: readonly (Tensor | undefined
   steps.push(
     // The accumulator tile, split like the output's tile (schedules see whole-tensor extents;
     // inside the MR x NR box the outer loops have one iteration and vanish).
-    { kind: "compute_at", stage: c, consumer: o, loop: `${mi}.outer` },
+    { kind: "compute_at", stage: c, consumer: o, loop: tileLoop },
     { kind: "tile", stage: c, x: mi, y: nj, xFactor: t.mr, yFactor: t.nr },
     { kind: "split", stage: c, loop: `${nj}.inner`, factor: LANES },
     { kind: "reorder", stage: c, loops: ["k", `${mi}.inner`, `${nj}.inner.outer`, `${nj}.inner.inner`] },
@@ -129,7 +160,12 @@ function gemmSteps(out: Tensor, acc: Tensor, packs: readonly (Tensor | undefined
     { kind: "unroll", stage: c, loop: `${nj}.inner.outer` },
     { kind: "vectorize", stage: c, loop: `${nj}.inner.inner` },
   );
-  // Packing copies run before the product; a panel's innermost axis is contiguous in it.
+  // B's panel is packed in the iteration of the parallel loop that uses it, so each worker
+  // packs only its own panels (a copy at root would be made in full by every worker); A's
+  // panels serve every column panel and are packed once, before the product. A panel's
+  // innermost axis is contiguous in it.
+  const [, pb] = packs;
+  if (pb) steps.push({ kind: "compute_at", stage: pb.name, consumer: o, loop: par });
   for (const p of packs) {
     if (!p) continue;
     const last = axis(p.shape.length - 1);

@@ -70,7 +70,7 @@ describe("schedule preconditions", () => {
     [[{ kind: "parallel", stage: "C", loop: "i" }, { kind: "split", stage: "C", loop: "i", factor: 2 }], /i is already parallel/],
     [[{ kind: "cache_read", stage: "D", tensor: "B", loop: "i" }], /D does not read B/],
     [[{ kind: "compute_at", stage: "D", consumer: "C", loop: "i" }], /D is an output/],
-    [[{ kind: "compute_at", stage: "P", consumer: "D", loop: "i" }], /every reader of P \(C\) must be D or attached at D.i/],
+    [[{ kind: "compute_at", stage: "P", consumer: "D", loop: "i" }], /every reader of P \(C\) must be D or attached at D.i or inside it/],
     [[{ kind: "compute_at", stage: "C", consumer: "D", loop: "k" }], /k is not a loop of D/],
     [[{ kind: "compute_inline", stage: "C" }], /compute_inline.*C is a reduction/],
     [[{ kind: "compute_at", stage: "C", consumer: "D", loop: "j" }, { kind: "compute_inline", stage: "D" }], /D is an output/],

@@ -19,6 +19,13 @@ describe("expressions", () => {
 });
 
 describe("simplify", () => {
+  it("recombines (x / k)*k + x % k into x, scaled, and leaves other multiples alone", () => {
+    assert.equal(s(add(mul(div(x, 64), 64), mod(x, 64))), "x");
+    assert.equal(s(add(add(mul(div(x, 64), 256), mul(mod(x, 64), 4)), o)), "x * 4 + o");
+    assert.equal(s(add(mul(add(o, div(x, 8)), 8), mod(x, 8))), "o * 8 + x");
+    assert.equal(s(add(mul(div(x, 64), 32), mod(x, 64))), "x / 64 * 32 + x % 64");
+    assert.equal(s(add(mul(div(x, 4), 4), mod(x, 8))), "x / 4 * 4 + x % 8");
+  });
   it("folds constants and identities", () => {
     assert.equal(s(add(mul(2, 3), 4)), "10");
     assert.equal(s(add(mul(x, 1), 0)), "x");

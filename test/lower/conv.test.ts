@@ -86,6 +86,20 @@ describe("conv2dKernel against a plain reference", { timeout: 300_000 }, () => {
     { n: 1, ic: 16, oc: 32, h: 4, w: 4, k: [1, 1], s: [2, 2], p: [0, 0, 0, 0], d: [1, 1], g: 2 },
     { n: 1, ic: 6, oc: 4, h: 5, w: 4, k: [2, 2], s: [1, 1], p: [0, 1, 1, 0], d: [1, 1], g: 2 },
     { n: 1, ic: 9, oc: 6, h: 4, w: 5, k: [1, 3], s: [1, 1], p: [0, 1, 0, 1], d: [1, 2], g: 3, bias: true },
+    // Whole-block groups take the channels-last path: widths that are not whole pixel tiles,
+    // strides and dilation (kx then stays its own loop), whole-block groups, batches.
+    { n: 2, ic: 16, oc: 8, h: 6, w: 5, k: [3, 3], s: [1, 1], p: [1, 1, 1, 1], d: [1, 1], g: 1, bias: true },
+    { n: 1, ic: 8, oc: 12, h: 9, w: 10, k: [3, 3], s: [2, 2], p: [2, 1, 0, 2], d: [2, 2], g: 1 },
+    { n: 1, ic: 8, oc: 16, h: 5, w: 7, k: [1, 3], s: [1, 2], p: [0, 1, 0, 0], d: [1, 1], g: 2, bias: true },
+    { n: 1, ic: 16, oc: 8, h: 7, w: 7, k: [1, 1], s: [2, 2], p: [0, 0, 0, 0], d: [1, 1], g: 1 },
+    { n: 1, ic: 4, oc: 4, h: 3, w: 13, k: [2, 2], s: [1, 3], p: [0, 0, 1, 1], d: [1, 1], g: 1 },
+    // Strided unpadded 1x1 convolutions copy only the pixels they read.
+    { n: 1, ic: 8, oc: 8, h: 6, w: 5, k: [1, 1], s: [2, 2], p: [0, 0, 0, 0], d: [1, 1], g: 1, bias: true },
+    { n: 2, ic: 12, oc: 4, h: 5, w: 7, k: [1, 1], s: [1, 2], p: [0, 0, 0, 0], d: [1, 1], g: 1 },
+    // Unpadded 1x1 convolutions on 4x2 tiles read the blocked input directly.
+    { n: 2, ic: 16, oc: 8, h: 3, w: 8, k: [1, 1], s: [1, 1], p: [0, 0, 0, 0], d: [1, 1], g: 1, bias: true },
+    { n: 1, ic: 8, oc: 16, h: 8, w: 15, k: [1, 1], s: [2, 2], p: [0, 0, 0, 0], d: [1, 1], g: 1 },
+    { n: 1, ic: 16, oc: 16, h: 2, w: 4, k: [1, 1], s: [1, 1], p: [0, 0, 0, 0], d: [1, 1], g: 2, bias: true },
   ];
   for (const c of fixed) it(JSON.stringify(c), () => check(c, c.ic * 7 + c.h));
 

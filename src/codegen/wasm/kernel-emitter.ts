@@ -61,6 +61,15 @@ class KernelEmitter {
   private pointers?: { readonly v: string; readonly locals: Map<string, Local> };
   private readonly parallel: For | undefined;
   private scratchBase?: Local;
+  /**
+   * Vector loads already made in the current iteration of a straight-line innermost loop, by
+   * `loadKey`, each kept in a v128 local (see `cachedLoad`); undefined outside such a body.
+   */
+  private loadCache?: Map<string, { readonly local: Local; readonly buffer: string; readonly scratch: boolean }>;
+  /** v128 locals for the load cache, reused from one innermost loop to the next. */
+  private readonly cacheLocals: Local[] = [];
+  /** Depth of conditional code (if blocks) being emitted: a load made there may not have run. */
+  private conditional = 0;
 
   constructor(private readonly fb: FunctionBuilder, private readonly math: MathHelpers, private readonly f: Func,
     private readonly placement: Placement, private readonly layout: ScratchLayout) {
@@ -101,7 +110,9 @@ class KernelEmitter {
         if (cond === TRUE) return this.stmt(s.then);
         this.scalar(cond);
         fb.if();
+        this.conditional++;
         this.stmt(s.then);
+        this.conditional--;
         fb.end();
         return;
       }
@@ -129,6 +140,7 @@ class KernelEmitter {
         const offset = this.address(home, index);
         this.scalar(this.fold(s.value));
         fb.mem(home.type === "f32" ? "f32.store" : "f64.store", { offset });
+        this.forget(home, s.buffer);
         return;
       }
       case "for": return this.loop(s);
@@ -154,10 +166,13 @@ class KernelEmitter {
     }
     const fb = this.fb;
     const i = this.bind(s.v);
-    const steps = straightLine(s.body) ? this.startPointers(s) : [];
+    const straight = straightLine(s.body);
+    const steps = straight ? this.startPointers(s) : [];
     fb.i32Const(0); fb.localSet(i);
     const top = fb.loop();
+    if (straight) this.loadCache = new Map();
     this.stmt(s.body);
+    this.loadCache = undefined;
     for (const [p, step] of steps) { fb.localGet(p); fb.i32Const(step); fb.op("i32.add"); fb.localSet(p); }
     this.pointers = undefined;
     fb.localGet(i); fb.i32Const(1); fb.op("i32.add"); fb.localTee(i);
@@ -299,9 +314,11 @@ class KernelEmitter {
           return fb.op(e.op === "&&" ? "i32.and" : "i32.or");
         }
         fb.if(["i32"]);
+        this.conditional++;
         if (e.op === "&&") this.scalar(e.b); else fb.i32Const(1);
         fb.else();
         if (e.op === "&&") fb.i32Const(0); else this.scalar(e.b);
+        this.conditional--;
         fb.end();
         return;
       case "select":
@@ -312,9 +329,11 @@ class KernelEmitter {
         }
         this.scalar(e.cond);
         fb.if([VALTYPE[e.type]]);
+        this.conditional++;
         this.scalar(e.t);
         fb.else();
         this.scalar(e.f);
+        this.conditional--;
         fb.end();
         return;
       case "load": {
@@ -396,7 +415,7 @@ class KernelEmitter {
 
   private vectorLoop(plan: VectorPlan): void {
     for (const { guard, store: s } of plan.stores) {
-      if (guard) { this.scalar(guard); this.fb.if(); }
+      if (guard) { this.scalar(guard); this.fb.if(); this.conditional++; }
       const home = this.home(s.buffer), at = laneZero(s.index[0]!, plan.v);
       if (home.registers) {
         this.vector(s.value, plan.v);
@@ -405,9 +424,43 @@ class KernelEmitter {
         const offset = this.address(home, at);
         this.vector(s.value, plan.v);
         this.fb.mem("v128.store", { offset, align: 4 });
+        this.forget(home, s.buffer);
       }
-      if (guard) this.fb.end();
+      if (guard) { this.conditional--; this.fb.end(); }
     }
+  }
+
+  /**
+   * Load reuse in a register-blocked inner loop: an unrolled tile reads each broadcast and each
+   * vector of the other operand several times (MR x NR/4 multiply-adds from MR + NR/4 loads). V8
+   * does not merge repeated loads from linear memory, and when it schedules them all ahead of the
+   * multiply-adds they no longer fit in the 15 vector registers and spill (PERF-NOTES; a 4x8
+   * tile ran at ~12 GFLOP/s with 16 loads per k step, ~35 with its 6 distinct ones on this
+   * machine, from a standalone experiment). So within one iteration of a straight-line innermost
+   * loop, the first use of a vector load keeps its value in a v128 local (local.tee) and later
+   * uses read the local. A store to memory forgets what it may overwrite (`forget`), and a load
+   * first made in conditional code is not remembered (it may not have run).
+   */
+  private cachedLoad(home: MemoryHome, e: Expr & { kind: "load" }, form: "splat" | "vector", load: () => void): void {
+    const cache = this.loadCache, fb = this.fb;
+    if (!cache) return load();
+    const key = `${form}|${e.buffer}|${e.id}`;
+    const hit = cache.get(key);
+    if (hit) return fb.localGet(hit.local);
+    load();
+    if (this.conditional > 0) return;
+    const used = new Set([...cache.values()].map((c) => c.local));
+    const local = this.cacheLocals.find((x) => !used.has(x)) ?? fb.local("v128", `ld${this.cacheLocals.length}`);
+    if (!this.cacheLocals.includes(local)) this.cacheLocals.push(local);
+    cache.set(key, { local, buffer: e.buffer, scratch: home.local });
+    fb.localTee(local);
+  }
+
+  /** After a store to memory: a local buffer overlaps only itself; inputs and outputs may share memory. */
+  private forget(home: MemoryHome, buffer: string): void {
+    const cache = this.loadCache;
+    if (!cache) return;
+    for (const [key, c] of cache) if (home.local ? c.buffer === buffer : !c.scratch) cache.delete(key);
   }
 
   /** Pushes the f32x4 of `e` over lanes v = 0..3 (vectorPlan has checked every case below). */
@@ -415,7 +468,7 @@ class KernelEmitter {
     const fb = this.fb;
     if (!mentions(e, v)) {
       const home = e.kind === "load" ? this.home(e.buffer) : undefined;
-      if (e.kind === "load" && home && !home.registers) return fb.mem("v128.load32_splat", { offset: this.address(home, e.index[0]!) });
+      if (e.kind === "load" && home && !home.registers) return this.cachedLoad(home, e, "splat", () => fb.mem("v128.load32_splat", { offset: this.address(home, e.index[0]!) }));
       this.scalar(e);
       return fb.op("f32x4.splat");
     }
@@ -423,7 +476,7 @@ class KernelEmitter {
       case "load": {
         const home = this.home(e.buffer), at = laneZero(e.index[0]!, v);
         if (home.registers) return fb.localGet(this.register(home, at)[0]);
-        return fb.mem("v128.load", { offset: this.address(home, at), align: 4 });
+        return this.cachedLoad(home, e, "vector", () => fb.mem("v128.load", { offset: this.address(home, at), align: 4 }));
       }
       case "binary": {
         const product = e.op !== "+" ? undefined : e.a.kind === "binary" && e.a.op === "*" ? [e.a, e.b] as const : e.b.kind === "binary" && e.b.op === "*" ? [e.b, e.a] as const : undefined;
@@ -454,9 +507,11 @@ class KernelEmitter {
       case "select":
         this.scalar(e.cond);
         fb.if(["v128"]);
+        this.conditional++;
         this.vector(e.t, v);
         fb.else();
         this.vector(e.f, v);
+        this.conditional--;
         fb.end();
         return;
       default: throw new InternalError(`kernel ${this.f.name}: ${e.kind} is not vectorizable`);
