@@ -22,7 +22,7 @@ import { nodeReads } from "./passes/graph-utils.js";
 import { constantValues, planMemory, type MemoryPlan } from "./passes/memory-plan.js";
 import { optimize } from "./passes/pipeline.js";
 import type { PassStats } from "./passes/pass.js";
-import { CONTROL_BYTES } from "./runtime/control.js";
+import { CONTROL_BYTES, NEXT } from "./runtime/control.js";
 import type { Program, ProgramStep, ValueRef } from "./runtime/program.js";
 
 export type CodegenBackend = "wasm" | "js";
@@ -142,7 +142,8 @@ export async function compileModel(model: Model, backend: CodegenBackend): Promi
   const bytesPerWorker = align(Math.max(16, ...kernels.map((k) => layoutScratch(k.func, Infinity).bytes)));
   const scratch = { offset: top, bytesPerWorker };
   const funcs = kernels.map((k) => k.func);
-  const placement = { buffers, scratch };
+  // The executor's pool keeps its control block at 0: kernels share parallel loops through its NEXT cell.
+  const placement = { buffers, scratch, counter: NEXT * 4 };
   const features = await detectFeatures();
   const module: KernelModule = backend === "wasm" ? compileKernels(funcs, placement, features) : compileKernelsJs(funcs, placement);
 
