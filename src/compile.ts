@@ -22,7 +22,7 @@ import { nodeReads } from "./passes/graph-utils.js";
 import { constantValues, planMemory, type MemoryPlan } from "./passes/memory-plan.js";
 import { optimize } from "./passes/pipeline.js";
 import type { PassStats } from "./passes/pass.js";
-import { CONTROL_BYTES } from "./runtime/control.js";
+import { CONTROL_BYTES, NEXT } from "./runtime/control.js";
 import type { Program, ProgramStep, ValueRef } from "./runtime/program.js";
 import { profileKernels } from "./runtime/profile.js";
 import { type LaunchPlan, planLaunch } from "./rammer/launch.js";
@@ -170,7 +170,8 @@ export async function compileModel(model: Model, backend: CodegenBackend): Promi
   const bytesPerWorker = align(Math.max(16, ...kernels.map((k) => layoutScratch(k.func, Infinity).bytes)));
   const scratch = { offset: top, bytesPerWorker };
   const funcs = kernels.map((k) => k.func);
-  const placement = { buffers, scratch };
+  // The executor's pool keeps its control block at 0: kernels share parallel loops through its NEXT cell.
+  const placement = { buffers, scratch, counter: NEXT * 4 };
   clock.lap("place");
   const features = await detectFeatures();
   const module: KernelModule = backend === "wasm" ? compileKernels(funcs, placement, features) : compileKernelsJs(funcs, placement);
@@ -194,6 +195,7 @@ export async function compileModel(model: Model, backend: CodegenBackend): Promi
   };
   const code = () => (module.kind === "js" ? module.source : printModule(buildKernels(funcs, placement, features)));
   const withLaunches = (launches: readonly Launch[], at: number): KernelModule => {
+    // No shared work counter: a Rammer task is one fixed share, run alongside other kernels' tasks.
     const moved = { buffers, scratch: { offset: at, bytesPerWorker } };
     return backend === "wasm" ? compileKernels(funcs, moved, features, launches) : fail("the Rammer executor needs the wasm backend");
   };
@@ -218,7 +220,8 @@ export async function scheduleRammer(compiled: CompiledModel, veus: number, poli
   const p = compiled.program;
   const kernelCount = p.access.length;
   const grains = granularities(veus);
-  const ms = await profileKernels(p, kernelCount, grains);
+  // Profile the kernels as Rammer runs them: fixed shares, no shared work counter.
+  const ms = await profileKernels({ ...p, module: compiled.withLaunches([], p.scratch.offset) }, kernelCount, grains);
   const cost = (k: number, shares: number) => ms[k]![grains.indexOf(shares)]!;
 
   const runs: number[][] = [];

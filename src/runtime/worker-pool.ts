@@ -5,7 +5,7 @@
  * workers, run kernel k's share here, wait at the barrier for the others.
  */
 import { InternalError } from "../ir/errors.js";
-import { ARRIVED, CONTROL_INTS, EPOCH, KERNEL, STOP } from "./control.js";
+import { ARRIVED, CONTROL_INTS, EPOCH, KERNEL, NEXT, STOP } from "./control.js";
 import type { KernelModule } from "../codegen/kernel-module.js";
 import { instantiateKernels, type Kernel } from "./kernel-module.js";
 import { canBlock, startWorker, type WorkerHandle, whenIdle } from "./platform.js";
@@ -67,6 +67,7 @@ export class WorkerPool {
     const kernel = this.kernels[k];
     if (!kernel) throw new InternalError(`WorkerPool: no kernel ${k}`);
     this.steps++;
+    Atomics.store(this.control, NEXT, 0);
     if (this.threads > 1) {
       Atomics.store(this.control, KERNEL, k);
       Atomics.store(this.control, ARRIVED, 0);

@@ -29,6 +29,13 @@ export interface Placement {
   readonly buffers: ReadonlyMap<string, number>;
   /** Local buffers: worker w's region starts at offset + w * bytesPerWorker. */
   readonly scratch: { readonly offset: number; readonly bytesPerWorker: number };
+  /**
+   * Byte address of an i32 that is 0 whenever a kernel starts (the worker pool's NEXT cell).
+   * With it, and the threads feature, workers take a parallel loop's iterations from it in
+   * chunks (dynamic sharing) instead of fixed shares: on a machine shared with other work a
+   * worker that loses its core for a while no longer holds every other worker up at the end.
+   */
+  readonly counter?: number;
 }
 
 /** Where a buffer lives: memory from a fixed byte offset (relative to the scratch base when local), or locals. */
@@ -42,7 +49,7 @@ const VALTYPE: Readonly<Record<ScalarType, ValType>> = { int: "i32", bool: "i32"
 
 export function emitKernel(m: ModuleBuilder, math: MathHelpers, index: number, f: Func, placement: Placement, layout: ScratchLayout): FunctionBuilder {
   const fb = m.function(`k${index}`, ["i32", "i32", "i32"], []);
-  new KernelEmitter(fb, math, f, placement, layout).emit();
+  new KernelEmitter(fb, math, f, placement, layout, m.features.threads).emit();
   fb.finish();
   return fb;
 }
@@ -72,7 +79,7 @@ class KernelEmitter {
   private conditional = 0;
 
   constructor(private readonly fb: FunctionBuilder, private readonly math: MathHelpers, private readonly f: Func,
-    private readonly placement: Placement, private readonly layout: ScratchLayout) {
+    private readonly placement: Placement, private readonly layout: ScratchLayout, private readonly threads: boolean) {
     [this.worker, this.workers, this.slot] = fb.params as [Local, Local, Local];
     this.parallel = parallelLoop(f);
     for (const b of [...f.inputs, ...f.outputs]) {
@@ -149,7 +156,11 @@ class KernelEmitter {
 
   private loop(s: For): void {
     if (s.extent < 1) return;
-    if (s === this.parallel) return this.share(s);
+    if (s === this.parallel) {
+      // The counter serves one pass over the loop per kernel call: not a loop nested in another.
+      const once = this.placement.counter !== undefined && this.threads && !nestedInLoop(this.f.body, s);
+      return once ? this.take(s, this.placement.counter!) : this.share(s);
+    }
     const form = loopForm(s, this.consts, (b) => this.home(b).type);
     if (form.kind === "vector") return this.vectorLoop(form.plan);
     if (form.kind === "unrolled") {
@@ -198,6 +209,34 @@ class KernelEmitter {
     this.stmt(s.body);
     fb.localGet(i); fb.i32Const(1); fb.op("i32.add"); fb.localSet(i);
     fb.br(top);
+    fb.end();
+    fb.end();
+    this.vars.delete(s.v);
+  }
+
+  /**
+   * Dynamic sharing: chunks of max(1, floor(n / (8 * workers))) iterations, each taken with an
+   * atomic add on the counter, until they run out.
+   */
+  private take(s: For, counter: number): void {
+    const fb = this.fb;
+    const i = this.bind(s.v), end = fb.local("i32", `${s.v}.end`), chunk = fb.local("i32", `${s.v}.chunk`);
+    fb.i32Const(s.extent); fb.localGet(this.workers); fb.i32Const(8); fb.op("i32.mul"); fb.op("i32.div_u"); fb.localSet(chunk);
+    // chunk = chunk < 1 ? 1 : chunk
+    fb.i32Const(1); fb.localGet(chunk); fb.localGet(chunk); fb.i32Const(1); fb.op("i32.lt_u"); fb.select(); fb.localSet(chunk);
+    const exit = fb.block();
+    const grab = fb.loop();
+    fb.i32Const(0); fb.localGet(chunk); fb.mem("i32.atomic.rmw.add", { offset: counter });
+    fb.localTee(i); fb.i32Const(s.extent); fb.op("i32.ge_s"); fb.brIf(exit);
+    // end = min(i + chunk, n)
+    fb.localGet(i); fb.localGet(chunk); fb.op("i32.add"); fb.localTee(end);
+    fb.i32Const(s.extent); fb.localGet(end); fb.i32Const(s.extent); fb.op("i32.lt_s"); fb.select(); fb.localSet(end);
+    const top = fb.loop();
+    this.stmt(s.body);
+    fb.localGet(i); fb.i32Const(1); fb.op("i32.add"); fb.localTee(i);
+    fb.localGet(end); fb.op("i32.lt_s"); fb.brIf(top);
+    fb.end();
+    fb.br(grab);
     fb.end();
     fb.end();
     this.vars.delete(s.v);
@@ -520,6 +559,17 @@ class KernelEmitter {
 }
 
 const mentions = (e: Expr, v: string): boolean => varsOf(e).has(v);
+
+/** Whether loop `p` lies inside another loop of `s`. */
+function nestedInLoop(s: Stmt, p: For, inLoop = false): boolean {
+  switch (s.kind) {
+    case "for": return s === p ? inLoop : nestedInLoop(s.body, p, true);
+    case "seq": return s.body.some((b) => nestedInLoop(b, p, inLoop));
+    case "if": return nestedInLoop(s.then, p, inLoop);
+    case "alloc": return nestedInLoop(s.body, p, inLoop);
+    case "store": return false;
+  }
+}
 
 /**
  * index = base + coeff*v + offset, with base free of v and of loads (so it can be computed
