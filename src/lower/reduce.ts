@@ -29,6 +29,18 @@ export function reduceStage(ctx: OpLowerContext, x: Access, axes: readonly numbe
   });
 }
 
+/** A Reduce* op's axes (an attribute or a constant input), or why they cannot be lowered. */
+function constantAxes(ctx: OpLowerContext, x: Access): number[] | string {
+  const given = ctx.node.inputs[1] !== undefined && ctx.node.inputs[1] !== "";
+  const axes = reductionAxes(ctx, given ? ctx.constants[1] ?? undefined : null, given, x.shape.length);
+  if (axes === null) return "reduction axes are not constant";
+  if (axes.some((a) => x.shape[a] === 0)) return "reduction over an empty axis";
+  return axes;
+}
+
+/** The index of a reduction result (reduced axes kept as 1) for an index of its input. */
+const keepAt = (axes: readonly number[]) => (index: readonly Expr[]) => index.map((e, d) => (axes.includes(d) ? lit(0, "int") : e));
+
 /** Drop the kept-as-1 axes of a reduction result (keepdims = 0). */
 function squeezed(r: Access, axes: readonly number[], shape: readonly number[]): Access {
   return {
@@ -44,10 +56,8 @@ function squeezed(r: Access, axes: readonly number[], shape: readonly number[]):
 function reduceOp(kind: Kind, value: (x: Expr) => Expr, finish: (r: Expr, count: number) => Expr = (r) => r): OpLowering {
   return (ctx) => {
     const x = ctx.inputs[0]!;
-    const axesGiven = ctx.node.inputs[1] !== undefined && ctx.node.inputs[1] !== "";
-    const axes = reductionAxes(ctx, axesGiven ? ctx.constants[1] ?? undefined : null, axesGiven, x.shape.length);
-    if (axes === null) return "reduction axes are not constant";
-    if (axes.some((a) => x.shape[a] === 0)) return "reduction over an empty axis";
+    const axes = constantAxes(ctx, x);
+    if (typeof axes === "string") return axes;
     const count = axes.reduce((n, a) => n * x.shape[a]!, 1);
     const r = reduceStage(ctx, x, axes, kind, (index) => value(x.at(index)));
     const done: Access = { shape: r.shape, at: (index: readonly Expr[]) => finish(r.at(index), count) };
@@ -77,7 +87,7 @@ function softmax(logarithm: boolean): OpLowering {
     const axis = normAxis(ctx.attrs.int("axis"), rank, ctx.node.op);
     const axes = ctx.opset >= 13 ? [axis] : x.shape.map((_, d) => d).slice(axis);
     const m = reduceStage(ctx, x, axes, "max", (index) => x.at(index));
-    const keep = (index: readonly Expr[]) => index.map((e, d) => (axes.includes(d) ? lit(0, "int") : e));
+    const keep = keepAt(axes);
     const s = reduceStage(ctx, x, axes, "sum", (index) => exp(sub(x.at(index), m.at(keep(index)))));
     return [{
       shape: x.shape,
@@ -137,7 +147,7 @@ const batchNormalization: OpLowering = (ctx) => {
 /** (x - mean) / sqrt(var + eps) over `axes`, from a mean stage and a variance stage. */
 function normalized(ctx: OpLowerContext, x: Access, axes: readonly number[], eps: number): Access {
   const count = axes.reduce((n, a) => n * x.shape[a]!, 1);
-  const keep = (index: readonly Expr[]) => index.map((e, d) => (axes.includes(d) ? lit(0, "int") : e));
+  const keep = keepAt(axes);
   const sum = reduceStage(ctx, x, axes, "sum", (index) => x.at(index));
   const mean = (index: readonly Expr[]) => div(sum.at(keep(index)), f32(count));
   const sq = reduceStage(ctx, x, axes, "sum", (index) => {
@@ -172,11 +182,9 @@ const instanceNormalization: OpLowering = (ctx) => {
 /** log(sum(exp(x))) as max + log(sum(exp(x - max))), stable for large inputs. */
 const reduceLogSumExp: OpLowering = (ctx) => {
   const x = ctx.inputs[0]!;
-  const axesGiven = ctx.node.inputs[1] !== undefined && ctx.node.inputs[1] !== "";
-  const axes = reductionAxes(ctx, axesGiven ? ctx.constants[1] ?? undefined : null, axesGiven, x.shape.length);
-  if (axes === null) return "reduction axes are not constant";
-  if (axes.some((a) => x.shape[a] === 0)) return "reduction over an empty axis";
-  const keep = (index: readonly Expr[]) => index.map((e, d) => (axes.includes(d) ? lit(0, "int") : e));
+  const axes = constantAxes(ctx, x);
+  if (typeof axes === "string") return axes;
+  const keep = keepAt(axes);
   const m = reduceStage(ctx, x, axes, "max", (index) => x.at(index));
   const s = reduceStage(ctx, x, axes, "sum", (index) => exp(sub(x.at(index), m.at(keep(index)))));
   const done: Access = { shape: s.shape, at: (index) => add(m.at(index), log(s.at(index))) };

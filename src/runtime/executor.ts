@@ -7,11 +7,9 @@ import { DTYPE_INFO } from "../ir/dtype.js";
 import { InternalError } from "../ir/errors.js";
 import { Tensor, shapeSize } from "../ir/tensor.js";
 import { Scope, evaluateNode, runGraph } from "../ops/interpreter.js";
-import type { Program, ValueRef } from "./program.js";
+import { type Program, type ValueRef, programMemory } from "./program.js";
 import { WorkerPool } from "./worker-pool.js";
 
-const PAGE = 65536;
-const MAX_PAGES = 65536;
 
 export interface ExecutorStats {
   /** Pool steps (each one wake-up of every worker and one barrier) since creation: kernels and launches. */
@@ -28,11 +26,7 @@ export class Executor {
   private constructor(private readonly program: Program, private readonly memory: WebAssembly.Memory, private readonly pool: WorkerPool) {}
 
   static async create(program: Program, threads: number): Promise<Executor> {
-    const bytes = program.scratch.offset + threads * program.scratch.bytesPerWorker;
-    const pages = Math.max(1, Math.ceil(bytes / PAGE));
-    if (pages > MAX_PAGES) throw new InternalError(`the program needs ${bytes} bytes of memory, over WebAssembly's 4 GiB`);
-    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-    for (const c of program.constants) bytesOf(memory, c.offset, c.tensor.data.byteLength).set(new Uint8Array(c.tensor.data.buffer, c.tensor.data.byteOffset, c.tensor.data.byteLength));
+    const memory = programMemory(program, threads);
     const pool = await WorkerPool.create(memory, program.module, threads, 0);
     return new Executor(program, memory, pool);
   }

@@ -4,10 +4,9 @@
  * over. The memory holds the program's weights; activations are zeros, which kernels take the
  * same time over.
  */
-import type { Program } from "./program.js";
+import { type Program, programMemory } from "./program.js";
 import { instantiateKernels } from "./kernel-module.js";
 
-const PAGE = 65536;
 const WARMUP = 2;
 const RUNS = 3;
 
@@ -33,10 +32,7 @@ export async function profileKernels(program: Program, kernels: number, granular
 }
 
 async function measure(program: Program, kernels: number, granularities: readonly number[]): Promise<number[][]> {
-  const bytes = program.scratch.offset + program.scratch.bytesPerWorker;
-  const pages = Math.max(1, Math.ceil(bytes / PAGE));
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-  for (const c of program.constants) new Uint8Array(memory.buffer, c.offset, c.tensor.data.byteLength).set(new Uint8Array(c.tensor.data.buffer, c.tensor.data.byteOffset, c.tensor.data.byteLength));
+  const memory = programMemory(program, 1);
   const fns = await instantiateKernels(program.module, memory);
   return Array.from({ length: kernels }, (_, k) => granularities.map((shares) => {
     const run = () => fns[k]!(0, shares, 0);
