@@ -14,7 +14,7 @@ import type { Attrs } from "../ops/registry.js";
 import { broadcastAt } from "./elementwise.js";
 import type { Access } from "./lowering.js";
 import { conv2dKernel, packConvWeight, packedConvWeightShape } from "./schedule-conv.js";
-import { type Kernel, gemmKernel } from "./schedule-gemm.js";
+import { type Kernel, gemmKernel, packGemmB } from "./schedule-gemm.js";
 
 const LANES = 4;
 
@@ -41,13 +41,14 @@ export const ANCHOR_OPS: ReadonlySet<string> = new Set(["MatMul", "Gemm"]);
 
 /** MatMul of rank 2 or more (numpy batch broadcasting). */
 export function lowerMatMul(ctx: AnchorContext): AnchorLowering | string {
-  const a = ctx.input(0)!, b = ctx.input(1)!;
-  if (a.shape.length < 2 || b.shape.length < 2) return "MatMul of a vector";
+  const a = ctx.input(0)!;
+  if (a.shape.length < 2 || ctx.input(1)!.shape.length < 2) return "MatMul of a vector";
   const shape = ctx.outputShape;
+  const b = operandB(ctx, false);
   return {
     shape,
     finish: (acc) => acc,
-    kernel: (name, epilogue) => gemmKernel({ name, a, b, batch: shape.slice(0, -2), epilogue }),
+    kernel: (name, epilogue) => gemmKernel({ name, a, ...b, batch: shape.slice(0, -2), epilogue }),
   };
 }
 
@@ -56,12 +57,7 @@ export function lowerGemm(ctx: AnchorContext): AnchorLowering | string {
   const a = ctx.input(0)!, c = ctx.input(2);
   const alpha = ctx.attrs.float("alpha"), beta = ctx.attrs.float("beta");
   const transA = ctx.attrs.int("transA") !== 0;
-  // Constant weights stored transposed (a Linear layer's [N, K]) are transposed once, at load,
-  // so the kernel reads rows of B without packing them on every run.
-  const weights = ctx.constant(1);
-  const pretranspose = ctx.attrs.int("transB") !== 0 && weights?.dtype === "float32" && weights.rank === 2;
-  const b = pretranspose ? ctx.addConstant(transposed(weights)) : ctx.input(1)!;
-  const transB = ctx.attrs.int("transB") !== 0 && !pretranspose;
+  const b = operandB(ctx, ctx.attrs.int("transB") !== 0);
   const shape = ctx.outputShape;
   const bias: Access | null = c && beta !== 0 ? { shape: c.shape, at: (index: readonly Expr[]) => c.at(...index) } : null;
   return {
@@ -72,7 +68,7 @@ export function lowerGemm(ctx: AnchorContext): AnchorLowering | string {
       const cv = broadcastAt(bias, index);
       return add(scaled, beta === 1 ? cv : mul(cv, lit(beta, "f32")));
     },
-    kernel: (name, epilogue) => gemmKernel({ name, a, b, transA, transB, epilogue }),
+    kernel: (name, epilogue) => gemmKernel({ name, a, ...b, transA, epilogue }),
   };
 }
 
@@ -113,11 +109,18 @@ export function lowerBlockedConv(ctx: AnchorContext, logicalIn: readonly number[
   };
 }
 
-function transposed(t: Tensor): Tensor {
-  const [rows, cols] = t.shape as [number, number];
-  const src = t.data as Float32Array, out = new Float32Array(src.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = src[i * cols + j]!;
-  return new Tensor("float32", [cols, rows], out);
+/**
+ * The B operand of a MatMul or Gemm: a constant matrix (a layer's weights) packed at load into
+ * the panels the kernel streams (packGemmB), so no run repacks it or reads it strided; anything
+ * else as it is.
+ */
+function operandB(ctx: AnchorContext, transB: boolean): { b: TeTensor; transB: boolean; prepackedB?: { n: number } } {
+  const weights = ctx.constant(1);
+  if (weights?.dtype !== "float32" || weights.rank !== 2) return { b: ctx.input(1)!, transB };
+  const [m, n] = ctx.outputShape.slice(-2) as [number, number];
+  const k = weights.shape[transB ? 1 : 0]!;
+  const panels = packGemmB(weights.data as Float32Array, k, n, m, transB);
+  return { b: ctx.addConstant(new Tensor("float32", panels.shape, panels.data)), transB: false, prepackedB: { n } };
 }
 
 function padded(t: Tensor, length: number): Tensor {

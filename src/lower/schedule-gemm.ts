@@ -47,31 +47,34 @@ const PACK_B_MIN_ROW_TILES = 4;
  *  already resolved by the caller: `a` and `b` are placeholders of rank 2 or more; transA/transB swap their last two axes. */
 export function gemmKernel(spec: {
   name: string; a: Tensor; b: Tensor; transA?: boolean; transB?: boolean;
+  /** `b` is a constant already in this kernel's panels (packGemmB), of a [k, n] matrix. */
+  prepackedB?: { readonly n: number };
   /** batch dims of the output; a/b batch dims are either equal or 1 (broadcast) */
   batch?: readonly number[];
   epilogue?: (acc: Expr, index: readonly Var[]) => Expr;
 }): Kernel {
-  const { name, a, b } = spec;
+  const { name, a, b, prepackedB } = spec;
   const batch = spec.batch ?? [];
   const fail = (why: string): never => { throw new KilnError(`gemm ${name}: ${why}`); };
   if (a.shape.length < 2 || b.shape.length < 2) fail(`operands need rank 2 or more, got [${a.shape}] and [${b.shape}]`);
-  const [m, ka] = lastTwo(a, spec.transA), [kb, n] = lastTwo(b, spec.transB);
+  const [m, ka] = lastTwo(a, spec.transA), [kb, n] = prepackedB ? [b.shape[1]!, prepackedB.n] : lastTwo(b, spec.transB);
   if (ka !== kb) fail(`inner dimensions differ: [${a.shape}]${spec.transA ? "^T" : ""} x [${b.shape}]${spec.transB ? "^T" : ""}`);
-  for (const t of [a, b]) {
+  if (prepackedB && (b.shape.length !== 3 || b.shape[0] !== Math.ceil(n / tiles(m, n, true).nr))) fail(`prepacked B [${b.shape}] is not in panels for ${m} x ${n}`);
+  for (const t of prepackedB ? [a] : [a, b]) {
     const dims = t.shape.slice(0, -2);
     if (dims.length > batch.length || dims.some((d, i) => d !== 1 && d !== batch[batch.length - dims.length + i])) {
       fail(`batch dims [${dims}] of ${t.name} do not broadcast to [${batch}]`);
     }
   }
   const k = ka;
-  const t = tiles(m, n, spec.transB ?? false);
+  const t = tiles(m, n, (spec.transB ?? false) || !!prepackedB);
   const mp = Math.ceil(m / t.mr) * t.mr, np = Math.ceil(n / t.nr) * t.nr;
 
   // An operand's batch index for the output's `bs`: right-aligned, broadcast dims at 0.
   const batchIndex = (x: Tensor, bs: readonly Expr[]) => x.shape.slice(0, -2).map((d, i) => (d === 1 ? lit(0, "int") : bs[bs.length - (x.shape.length - 2) + i]!));
   const aAt = (own: readonly Expr[], i: Expr, kk: Expr) => a.at(...own, ...(spec.transA ? [kk, i] : [i, kk]));
   const bAt = (own: readonly Expr[], kk: Expr, j: Expr) => b.at(...own, ...(spec.transB ? [j, kk] : [kk, j]));
-  const aBatch = a.shape.slice(0, -2), bBatch = b.shape.slice(0, -2);
+  const aBatch = a.shape.slice(0, -2), bBatch = prepackedB ? [] : b.shape.slice(0, -2);
 
   // Panels: pa[b..., io, k, ii] = A[b..., io*MR + ii, k] and pb[b..., jo, k, ji] = B[b..., k, jo*NR + ji], zero past the edge.
   const pa = t.packA ? compute(`${name}_pa`, [...aBatch, mp / t.mr, k, t.mr], (...ix) => {
@@ -79,7 +82,7 @@ export function gemmKernel(spec: {
     const i = add(mul(io, t.mr), ii);
     return guarded(lt(i, m), aAt(ix.slice(0, -3), i, kk), mp > m);
   }) : undefined;
-  const pb = t.packB ? compute(`${name}_pb`, [...bBatch, np / t.nr, k, t.nr], (...ix) => {
+  const pb = prepackedB ? b : t.packB ? compute(`${name}_pb`, [...bBatch, np / t.nr, k, t.nr], (...ix) => {
     const [jo, kk, ji] = ix.slice(-3) as [Var, Var, Var];
     const j = add(mul(jo, t.nr), ji);
     return guarded(lt(j, n), bAt(ix.slice(0, -3), kk, j), np > n);
@@ -89,11 +92,33 @@ export function gemmKernel(spec: {
   const acc = compute(`${name}_acc`, [...batch, mp, np], (...ix) => {
     const bs = ix.slice(0, -2), [i, j] = ix.slice(-2) as [Var, Var];
     const av = pa ? pa.at(...batchIndex(a, bs), div(i, t.mr), kAxis, mod(i, t.mr)) : aAt(batchIndex(a, bs), i, kAxis.v);
-    const bv = pb ? pb.at(...batchIndex(b, bs), div(j, t.nr), kAxis, mod(j, t.nr)) : bAt(batchIndex(b, bs), kAxis.v, j);
+    const bv = pb ? pb.at(...(prepackedB ? [] : batchIndex(b, bs)), div(j, t.nr), kAxis, mod(j, t.nr)) : bAt(batchIndex(b, bs), kAxis.v, j);
     return reduceSum(mul(av, bv), [kAxis]);
   });
   const out = compute(name, [...batch, m, n], (...ix) => (spec.epilogue ?? ((x) => x))(acc.at(...ix), ix));
-  return { outputs: [out], steps: gemmSteps(out, acc, [pa, pb], t) };
+  return { outputs: [out], steps: gemmSteps(out, acc, [pa, prepackedB ? undefined : pb], t) };
+}
+
+/**
+ * A constant B ([k, n], or [n, k] when `transB`) in the panels gemmKernel reads for an m-row A:
+ * [ceil(n / NR), k, NR], zero past the edge. Packed once, at load, each panel is one contiguous
+ * run that the kernel streams front to back; read in place, a panel's k rows lie a row of B
+ * apart (4 KB for n = 1024), one page each, which the hardware prefetchers do not follow, so a
+ * matrix-vector product ran at a third of the memory bandwidth.
+ */
+export function packGemmB(data: Float32Array, k: number, n: number, m: number, transB: boolean): { shape: number[]; data: Float32Array } {
+  const nr = tiles(m, n, true).nr, panels = Math.ceil(n / nr);
+  const out = new Float32Array(panels * k * nr);
+  for (let jo = 0; jo < panels; jo++) {
+    for (let kk = 0; kk < k; kk++) {
+      const row = (jo * k + kk) * nr;
+      for (let ji = 0; ji < nr && jo * nr + ji < n; ji++) {
+        const j = jo * nr + ji;
+        out[row + ji] = data[transB ? j * k + kk : kk * n + j]!;
+      }
+    }
+  }
+  return { shape: [panels, k, nr], data: out };
 }
 
 interface Tiles {

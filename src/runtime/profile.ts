@@ -16,10 +16,12 @@ const RUNS = 3;
  * temporary folder, since they describe this machine.
  */
 const cache = new Map<string, number[][]>();
+/** Bumped when what a profile measures changes, so older profiles on disk are not reused. */
+const PROFILE_VERSION = 2;
 
 /** `ms[k][i]`: one task of kernel k split into `granularities[i]` tasks, median milliseconds. */
 export async function profileKernels(program: Program, kernels: number, granularities: readonly number[]): Promise<number[][]> {
-  const key = `${contentHash(program.module)}-${kernels}-${granularities.join(".")}`;
+  const key = `v${PROFILE_VERSION}-${contentHash(program.module)}-${kernels}-${granularities.join(".")}`;
   const known = cache.get(key) ?? (await readDisk(key, kernels, granularities.length));
   if (known) {
     cache.set(key, known);

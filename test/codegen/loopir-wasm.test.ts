@@ -187,7 +187,7 @@ describe("wasm kernels: elementwise", { timeout: 60_000 }, () => {
 
 describe("wasm math helpers", { timeout: 60_000 }, () => {
   const SPECIAL = [0, -0, Infinity, -Infinity, NaN, 1e-30, -1e-30, 1e-45, 88.7, 89, -87, -104, -110, 1, -1];
-  // f32 runs twice: scalar (f64 helpers) and vectorized (f32x4 exp and sigmoid, lane-wise others).
+  // f32 runs twice: scalar (f64 helpers) and vectorized (f32x4 exp, sigmoid and tanh, lane-wise log).
   it("are within 1e-6 relative of Math.* in f32 and 1e-12 in f64, specials included", async () => {
     for (const [type, vectorize] of [["f32", false], ["f32", true], ["f64", false]] as const) {
       const n = 4096 + SPECIAL.length + 1; // a multiple of 4

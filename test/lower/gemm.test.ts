@@ -1,7 +1,8 @@
 /**
  * gemmKernel lowered, compiled to wasm and run through the worker pool on 1 and 2 threads,
  * against a plain f64 reference: random shapes with and without tails (M = 1 matvec, N = 1000),
- * transposed operands, broadcast batch dims, and a bias + relu epilogue.
+ * transposed operands, broadcast batch dims, B prepacked into panels (as constant weights are),
+ * and a bias + relu epilogue.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -12,13 +13,13 @@ import { placeholder } from "../../src/loopir/compute.js";
 import { add, max } from "../../src/loopir/expr.js";
 import { lower } from "../../src/loopir/lower.js";
 import { replay } from "../../src/loopir/schedule.js";
-import { gemmKernel } from "../../src/lower/schedule-gemm.js";
+import { gemmKernel, packGemmB } from "../../src/lower/schedule-gemm.js";
 import { runWasm } from "../codegen/loopir-wasm-harness.js";
 import { mismatch } from "../loopir/harness.js";
 
 const features = await detectFeatures();
 
-interface Case { m: number; n: number; k: number; transA?: boolean; transB?: boolean; batch?: number[]; aBatch?: number[]; bBatch?: number[]; bias?: boolean }
+interface Case { m: number; n: number; k: number; transA?: boolean; transB?: boolean; batch?: number[]; aBatch?: number[]; bBatch?: number[]; bias?: boolean; prepacked?: boolean }
 
 const random = (n: number, r: () => number) => Float32Array.from({ length: n }, () => 2 * r() - 1);
 
@@ -47,16 +48,17 @@ function reference(c: Case, a: Float32Array, b: Float32Array, bias: Float32Array
 async function check(c: Case, seed: number): Promise<void> {
   const r = rng(seed);
   const aShape = [...(c.aBatch ?? []), ...(c.transA ? [c.k, c.m] : [c.m, c.k])], bShape = [...(c.bBatch ?? []), ...(c.transB ? [c.n, c.k] : [c.k, c.n])];
-  const A = placeholder("A", aShape), B = placeholder("B", bShape), Bias = placeholder("bias", [c.n]);
+  const inputs = { A: random(shapeSize(aShape), r), B: random(shapeSize(bShape), r), bias: random(c.n, r) };
+  const want = reference(c, inputs.A, inputs.B, c.bias ? inputs.bias : undefined);
+  const panels = c.prepacked ? packGemmB(inputs.B, c.k, c.n, c.m, c.transB ?? false) : undefined;
+  const A = placeholder("A", aShape), B = placeholder("B", panels?.shape ?? bShape), Bias = placeholder("bias", [c.n]);
   const kernel = gemmKernel({
-    name: "G", a: A, b: B, transA: c.transA, transB: c.transB, batch: c.batch,
+    name: "G", a: A, b: B, transA: c.transA, transB: !panels && c.transB, batch: c.batch, prepackedB: panels && { n: c.n },
     epilogue: c.bias ? (acc, ix) => max(add(acc, Bias.at(ix[ix.length - 1]!)), 0) : undefined,
   });
   const f = lower(replay(kernel.outputs, kernel.steps));
-  const inputs = { A: random(shapeSize(aShape), r), B: random(shapeSize(bShape), r), bias: random(c.n, r) };
-  const want = reference(c, inputs.A, inputs.B, c.bias ? inputs.bias : undefined);
   for (const threads of [1, 2]) {
-    const got = (await runWasm([f], inputs, threads, features)).G!;
+    const got = (await runWasm([f], { ...inputs, B: panels?.data ?? inputs.B }, threads, features)).G!;
     const bad = mismatch(got, want, 1e-5, 1e-6 * c.k);
     assert.equal(bad, -1, `${JSON.stringify(c)}, ${threads} thread(s): G[${bad}] = ${got[bad]}, want ${want[bad]}`);
   }
@@ -74,6 +76,10 @@ describe("gemmKernel against a plain reference", { timeout: 300_000 }, () => {
     { m: 6, n: 9, k: 4, batch: [2, 3], aBatch: [2, 3], bBatch: [3], bias: true },
     { m: 4, n: 8, k: 5, batch: [3], aBatch: [1], bBatch: [3], transA: true },
     { m: 2, n: 1, k: 1, batch: [2], aBatch: [2], bBatch: [2] },
+    { m: 1, n: 1024, k: 64, bias: true, prepacked: true },
+    { m: 1, n: 13, k: 7, transB: true, prepacked: true },
+    { m: 37, n: 1000, k: 20, transA: true, prepacked: true },
+    { m: 6, n: 9, k: 4, batch: [2, 3], aBatch: [2, 3], bias: true, prepacked: true },
   ];
   for (const c of fixed) it(JSON.stringify(c), () => check(c, c.m * 131 + c.n));
 
@@ -84,7 +90,8 @@ describe("gemmKernel against a plain reference", { timeout: 300_000 }, () => {
       const nb = int(0, 2);
       const batch = Array.from({ length: nb }, () => int(1, 3));
       const sub = () => { const d = int(0, nb); return batch.slice(nb - d).map((x) => (r() < 0.3 ? 1 : x)); };
-      const c: Case = { m: int(1, 21), n: int(1, 37), k: int(1, 19), transA: r() < 0.3, transB: r() < 0.3, batch, aBatch: sub(), bBatch: sub(), bias: r() < 0.5 };
+      const bBatch = sub();
+      const c: Case = { m: int(1, 21), n: int(1, 37), k: int(1, 19), transA: r() < 0.3, transB: r() < 0.3, batch, aBatch: sub(), bBatch, bias: r() < 0.5, prepacked: bBatch.length === 0 && r() < 0.5 };
       await check(c, trial);
     }
   });

@@ -7,6 +7,6 @@
 export { ModuleBuilder, type MemoryImport } from "./module.js";
 export { FunctionBuilder, type FuncRef, type Imm, type Instr, type Label, type Local, type MemArg } from "./function.js";
 export { BASELINE, OPS, type OpName, type PlainOp, type ValType, type WasmFeatures } from "./opcodes.js";
-export { detectFeatures, enableRelaxedSimdFlag } from "./features.js";
+export { detectFeatures } from "./features.js";
 export { printFunction, printModule } from "./wat.js";
 export { wasm, type WasmInstance, type WasmMemory, type WasmModule } from "./engine.js";

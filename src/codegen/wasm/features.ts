@@ -21,19 +21,25 @@ export function detectFeatures(): Promise<WasmFeatures> {
 }
 
 async function detect(): Promise<WasmFeatures> {
+  const v8 = await nodeV8();
+  // Kernels run once per inference each, so under V8's default dynamic tiering a model's
+  // thousands of kernels stay in the baseline compiler (Liftoff, about 3x slower here) for many
+  // inferences; the first call of each compiles it with the optimizing tier instead.
+  v8?.setFlagsFromString("--no-liftoff");
   let relaxedSimd = wasm.validate(relaxedProbe());
-  if (!relaxedSimd && (await enableRelaxedSimdFlag())) relaxedSimd = wasm.validate(relaxedProbe());
+  if (!relaxedSimd && v8) {
+    v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+    relaxedSimd = wasm.validate(relaxedProbe());
+  }
   return { simd128: wasm.validate(simdProbe()), relaxedSimd, threads: wasm.validate(threadsProbe()) && canShareMemory() };
 }
 
-/** Sets V8's relaxed-SIMD flag when running under Node; returns whether it did. */
-export async function enableRelaxedSimdFlag(): Promise<boolean> {
-  if (typeof process === "undefined" || !process.versions?.node) return false;
+/** node:v8 when running under Node (its flags are process-wide: they reach the workers too). */
+async function nodeV8(): Promise<typeof import("node:v8") | undefined> {
+  if (typeof process === "undefined" || !process.versions?.node) return undefined;
   // A computed specifier keeps browser bundlers from trying to resolve node:v8.
   const specifier = "node:v8";
-  const v8 = (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as typeof import("node:v8");
-  v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
-  return true;
+  return (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as typeof import("node:v8");
 }
 
 function simdProbe(): Uint8Array {

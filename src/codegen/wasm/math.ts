@@ -4,15 +4,15 @@
  * near 1e-13 relative), so an f32 call promotes, calls and demotes and lands within an ulp of
  * the interpreter's `Math.fround(Math.exp(x))`. erf is the interpreter's own formula
  * (Abramowitz and Stegun 7.1.26): the reference defines the semantics, not the true erf.
- * exp and sigmoid also have f32x4 forms `v128 -> v128` computed in f32 (Cephes' expf
- * polynomial, a few ulp, under 1e-6 relative) so vector loops need not go lane by lane.
+ * exp, sigmoid and tanh also have f32x4 forms `v128 -> v128` computed in f32 (Cephes' expf and
+ * tanhf polynomials, a few ulp, under 1e-6 relative) so vector loops need not go lane by lane.
  */
 import type { MathFn } from "../../loopir/expr.js";
 import type { FunctionBuilder, Local } from "./function.js";
 import type { ModuleBuilder } from "./module.js";
 
 export type HelperFn = Exclude<MathFn, "sqrt" | "abs" | "neg">;
-export type VectorFn = "exp" | "sigmoid";
+export type VectorFn = "exp" | "sigmoid" | "tanh";
 
 /** 1/k! for k = 0..12: exp's Taylor coefficients (|r| <= ln2/2 leaves an error under 1e-14). */
 const INV_FACT = Array.from({ length: 13 }, (_, k) => 1 / Array.from({ length: k }, (_, i) => i + 1).reduce((a, b) => a * b, 1));
@@ -43,7 +43,8 @@ export class MathHelpers {
       f = this.m.function(`math_${fn}_f32x4`, ["v128"], ["v128"]);
       const x = f.params[0]!;
       if (fn === "exp") expF32x4(f, x);
-      else sigmoidF32x4(f, x, this.vector("exp"));
+      else if (fn === "sigmoid") sigmoidF32x4(f, x, this.vector("exp"));
+      else tanhF32x4(f, x, this.vector("exp"));
       f.finish();
       this.madeVector.set(fn, f);
     }
@@ -51,7 +52,7 @@ export class MathHelpers {
   }
 }
 
-export const hasVectorForm = (fn: MathFn): fn is VectorFn => fn === "exp" || fn === "sigmoid";
+export const hasVectorForm = (fn: MathFn): fn is VectorFn => fn === "exp" || fn === "sigmoid" || fn === "tanh";
 
 type Body = (f: FunctionBuilder, x: Local, lib: MathHelpers) => void;
 
@@ -190,6 +191,33 @@ function sigmoidF32x4(f: FunctionBuilder, x: Local, exp: FunctionBuilder): void 
   f.localGet(t); f.localGet(d); f.op("f32x4.div");
   f.f32Const(1); f.op("f32x4.splat"); f.localGet(d); f.op("f32x4.div");
   f.localGet(x); f.f32Const(0); f.op("f32x4.splat"); f.op("f32x4.lt");
+  f.op("v128.bitselect");
+}
+
+/** Cephes tanhf's polynomial for (tanh(x) - x) / x^3 in z = x^2 on |x| < 0.625, highest degree first. */
+const TANHF_POLY = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1];
+const TANHF_SMALL = 0.625;
+
+/**
+ * tanh on f32x4 lanes: x + x^3 P(x^2) below |x| = 0.625, where (1 - t)/(1 + t) would cancel,
+ * and (1 - t)/(1 + t) with t = exp(-2|x|) (which cannot overflow) above, given x's sign.
+ */
+function tanhF32x4(f: FunctionBuilder, x: Local, exp: FunctionBuilder): void {
+  const splat = (c: number) => { f.f32Const(c); f.op("f32x4.splat"); };
+  const z = f.local("v128", "z"), t = f.local("v128", "t");
+  // The small branch.
+  f.localGet(x); f.localGet(x); f.op("f32x4.mul"); f.localSet(z);
+  splat(TANHF_POLY[0]!);
+  for (const c of TANHF_POLY.slice(1)) { f.localGet(z); f.op("f32x4.mul"); splat(c); f.op("f32x4.add"); }
+  f.localGet(z); f.op("f32x4.mul"); f.localGet(x); f.op("f32x4.mul"); f.localGet(x); f.op("f32x4.add");
+  // The large branch: x's sign bit, the rest from (1 - t)/(1 + t).
+  f.localGet(x);
+  f.localGet(x); f.op("f32x4.abs"); splat(-2); f.op("f32x4.mul"); f.call(exp); f.localSet(t);
+  splat(1); f.localGet(t); f.op("f32x4.sub"); splat(1); f.localGet(t); f.op("f32x4.add"); f.op("f32x4.div");
+  splat(-0); // only the sign bit set
+  f.op("v128.bitselect");
+  // Small where |x| < 0.625; NaN compares false and stays NaN through the large branch.
+  f.localGet(x); f.op("f32x4.abs"); splat(TANHF_SMALL); f.op("f32x4.lt");
   f.op("v128.bitselect");
 }
 
