@@ -88,7 +88,7 @@ export function lowerBlockedConv(ctx: AnchorContext, logicalIn: readonly number[
   if (inPerGroup * group !== inChannels || outChannels % group !== 0) return "Conv with inconsistent groups";
   const win = resolveWindow(readWindowAttrs(ctx, [kh, kw], false, ctx.attrs.string("auto_pad")), logicalIn.slice(2));
   const geometry = { inChannels, outChannels, group, kernel: [kh, kw] as [number, number] };
-  const packed = ctx.addConstant(new Tensor("float32", packedConvWeightShape(geometry), packConvWeight(w.data as Float32Array, geometry)));
+  const packed = ctx.addConstant(derived(w, `conv ${JSON.stringify(geometry)}`, () => new Tensor("float32", packedConvWeightShape(geometry), packConvWeight(w.data as Float32Array, geometry))));
   const blocks = Math.ceil(outChannels / LANES);
   const biasValues = ctx.constant(2);
   const bias = biasValues ? ctx.addConstant(padded(biasValues, blocks * LANES)) : undefined;
@@ -119,8 +119,25 @@ function operandB(ctx: AnchorContext, transB: boolean): { b: TeTensor; transB: b
   if (weights?.dtype !== "float32" || weights.rank !== 2) return { b: ctx.input(1)!, transB };
   const [m, n] = ctx.outputShape.slice(-2) as [number, number];
   const k = weights.shape[transB ? 1 : 0]!;
-  const panels = packGemmB(weights.data as Float32Array, k, n, m, transB);
-  return { b: ctx.addConstant(new Tensor("float32", panels.shape, panels.data)), transB: false, prepackedB: { n } };
+  const packed = derived(weights, `gemm-b ${k} ${n} ${m} ${transB}`, () => {
+    const panels = packGemmB(weights.data as Float32Array, k, n, m, transB);
+    return new Tensor("float32", panels.shape, panels.data);
+  });
+  return { b: ctx.addConstant(packed), transB: false, prepackedB: { n } };
+}
+
+/**
+ * Weights in a kernel's layout, memoized on the weights tensor (tensors are immutable): the
+ * hundred steps of an unrolled RNN that share a layer's weights then share one packed copy, in
+ * the compiler's time and in the memory (constants are placed once per tensor object).
+ */
+const derivedCache = new WeakMap<Tensor, Map<string, Tensor>>();
+function derived(source: Tensor, key: string, make: () => Tensor): Tensor {
+  let forSource = derivedCache.get(source);
+  if (!forSource) derivedCache.set(source, (forSource = new Map()));
+  let t = forSource.get(key);
+  if (!t) forSource.set(key, (t = make()));
+  return t;
 }
 
 function padded(t: Tensor, length: number): Tensor {

@@ -42,14 +42,16 @@ export const opByOp: Policy = (ops, veus) => {
   return p;
 };
 
-/**
- * What a dependency that crosses vEUs costs on top of the predecessor's finish (ms): a wait that
- * may block. Charging it makes a task prefer the vEU its predecessors ran on when that is about
- * as early, so chains (an RNN layer's steps) stay on one vEU and their order implies the wait.
- */
-const CROSS_VEU_MS = 0.01;
+export interface WavefrontOptions {
+  /**
+   * What a dependency that crosses vEUs costs on top of the predecessor's finish (ms): a wait
+   * that may block. Charging it makes a task prefer the vEU its predecessors ran on when that is
+   * about as early, so chains (an RNN layer's steps) stay on one vEU and their order implies the wait.
+   */
+  readonly crossVeuMs: number;
+}
 
-export const wavefront: Policy = (ops, veus) => {
+export const wavefrontWith = ({ crossVeuMs }: WavefrontOptions): Policy => (ops, veus) => {
   const p = new RProgram(veus);
   const level = new Map<number, number>();
   for (const op of ops) level.set(op.id, Math.max(-1, ...op.deps.map((d) => level.get(d) ?? fail(op, d))) + 1);
@@ -67,7 +69,7 @@ export const wavefront: Policy = (ops, veus) => {
       const before = op.deps.flatMap((d) => placed.get(d)!);
       const tasks: { task: RTask; veu: number; finish: number }[] = [];
       for (const task of tasksOf(op, shares)) {
-        const start = free.map((f, v) => Math.max(f, ...before.map((b) => b.finish + (b.veu === v ? 0 : CROSS_VEU_MS))));
+        const start = free.map((f, v) => Math.max(f, ...before.map((b) => b.finish + (b.veu === v ? 0 : crossVeuMs))));
         const v = argmin(start);
         p.wait(v, before.map((b) => b.task));
         p.append(task, v);
@@ -79,6 +81,8 @@ export const wavefront: Policy = (ops, veus) => {
   }
   return p;
 };
+
+export const wavefront: Policy = wavefrontWith({ crossVeuMs: 0.01 });
 
 /** The granularity with the shortest time for the whole operator, assuming its tasks run side by side. */
 function bestShares(op: ROperator, options: readonly number[]): number {

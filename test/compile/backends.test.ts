@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { InferenceSession, type Backend } from "../../src/api.js";
 import { runConformance } from "../../src/cli/conformance.js";
+import { compileModel } from "../../src/compile.js";
 import { GraphBuilder } from "../../src/frontend/builder/builder.js";
 import type { Model } from "../../src/ir/graph.js";
 import { randomTensor } from "../../src/ir/random.js";
@@ -117,6 +118,21 @@ for (const backend of ["wasm", "js"] as const) {
     });
   });
 }
+
+describe("weights in kernel layouts", () => {
+  it("are packed and placed once when several MatMuls and Gemms share them (an unrolled RNN's steps)", async () => {
+    const b = new GraphBuilder("shared", { "": 17 });
+    const w = b.weight("w", randomTensor("float32", [16, 16], 3, -0.5, 0.5));
+    let h = b.input("x", "float32", [1, 16]);
+    for (let step = 0; step < 4; step++) h = b.node("Tanh", [b.node(step % 2 ? "Gemm" : "MatMul", [h, w])]);
+    b.output(h);
+    const model = b.build();
+    const compiled = await compileModel(model, "wasm");
+    // The 16x16 weights once (as 16 x 16 panels), not once per step.
+    assert.deepEqual(compiled.program.constants.map((c) => c.tensor.data.length), [256]);
+    await differential(model, "wasm", 1, [1, 16]);
+  });
+});
 
 describe("light models on the wasm backend", { timeout: 900_000 }, () => {
   for (const file of readdirSync(LIGHT).filter((f) => f.endsWith(".onnx")).sort()) {
