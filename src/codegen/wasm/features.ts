@@ -24,8 +24,11 @@ async function detect(): Promise<WasmFeatures> {
   const v8 = await nodeV8();
   // Kernels run once per inference each, so under V8's default dynamic tiering a model's
   // thousands of kernels stay in the baseline compiler (Liftoff, about 3x slower here) for many
-  // inferences; the first call of each compiles it with the optimizing tier instead.
+  // inferences. Instead the optimizing tier compiles every function when the module is
+  // compiled (on background threads; LSTM-TC's 4,000 kernels take ~1.5 s), so no worker stops
+  // to compile in the middle of an inference while the others wait for it.
   v8?.setFlagsFromString("--no-liftoff");
+  v8?.setFlagsFromString("--no-wasm-lazy-compilation");
   let relaxedSimd = wasm.validate(relaxedProbe());
   if (!relaxedSimd && v8) {
     v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
