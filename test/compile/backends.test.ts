@@ -64,6 +64,9 @@ const NETS: Record<string, Model> = {
   "3x3 pad 1, residual": convNet(8, [{ out: 8, k: 3, pad: 1 }, { out: 8, k: 3, pad: 1 }], 1),
   "stride 2, 7x7, channels not a multiple of 4": convNet(3, [{ out: 6, k: 7, stride: 2, pad: 3 }, { out: 5, k: 1 }], 2),
   "1x1, grouped, depthwise, dilated": convNet(8, [{ out: 16, k: 1 }, { out: 16, k: 3, pad: 1, group: 4 }, { out: 16, k: 3, pad: 2, group: 16, dilation: 2 }], 3),
+  // Groups whose channels do not fill blocks of 4: dense with a block-diagonal weight (3 and 2
+  // groups), and lane by lane (9 groups).
+  "groups not filling channel blocks": convNet(6, [{ out: 9, k: 3, pad: 1, group: 3 }, { out: 18, k: 1, group: 9 }, { out: 12, k: 1, group: 2 }], 4),
 };
 
 function classifier(): Model {
