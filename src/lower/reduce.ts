@@ -105,18 +105,41 @@ const lrn: OpLowering = (ctx) => {
   if (x.shape.length < 2) return "LRN of rank < 2";
   const [alpha, beta, bias, size] = [ctx.attrs.float("alpha"), ctx.attrs.float("beta"), ctx.attrs.float("bias"), ctx.attrs.int("size")];
   const channels = x.shape[1]!, lo = Math.floor((size - 1) / 2);
-  const r = ctx.reduceAxis(size);
-  const sq = ctx.stage(x.shape, (index) => {
-    const c = add(sub(index[1]!, lo), r.v);
+  const square = (index: readonly Expr[], c: Expr) => {
     const v = x.at([index[0]!, c, ...index.slice(2)]);
-    return reduceSum(select(and(ge(c, 0), lt(c, channels)), mul(v, v), f32(0)), [r]);
-  });
+    return select(and(ge(c, 0), lt(c, channels)), mul(v, v), f32(0));
+  };
+  // A short window is summed in the element's own expression: no stage, so the kernel stays
+  // elementwise (vectorized, parallel) on any layout; a long one is a reduction stage.
+  let sum: (index: readonly Expr[]) => Expr;
+  if (size <= INLINE_WINDOW) {
+    sum = (index) => Array.from({ length: size }, (_, r) => square(index, add(index[1]!, r - lo))).reduce<Expr>((a, b) => add(a, b), f32(0));
+  } else {
+    const r = ctx.reduceAxis(size);
+    const sq = ctx.stage(x.shape, (index) => reduceSum(square(index, add(sub(index[1]!, lo), r.v)), [r]));
+    sum = (index) => sq.at(index);
+  }
   return [{
     shape: x.shape,
-    // base^beta as exp(beta * log(base)); base >= bias > 0 for the usual positive bias.
-    at: (index: readonly Expr[]) => div(x.at(index), exp(mul(log(add(mul(sq.at(index), f32(alpha / size)), f32(bias))), f32(beta)))),
+    at: (index: readonly Expr[]) => div(x.at(index), power(add(mul(sum(index), f32(alpha / size)), f32(bias)), beta)),
   }];
 };
+
+/** LRN windows up to this many channels are summed inline. */
+const INLINE_WINDOW = 16;
+
+/**
+ * base^beta for base > 0 (LRN's base is at least its positive bias). The usual exponents are
+ * square roots, single f32x4 instructions; others take exp(beta * log(base)), which runs lane
+ * by lane through the f64 log.
+ */
+function power(base: Expr, beta: number): Expr {
+  const root = (v: Expr) => call("sqrt", v);
+  if (beta === 1) return base;
+  if (beta === 0.5) return root(base);
+  if (beta === 0.75) return mul(root(base), root(root(base)));
+  return exp(mul(log(base), f32(beta)));
+}
 
 /** A constant per-channel vector (axis 1) read at a channel index, or why not. */
 function channelVector(ctx: OpLowerContext, i: number): ((c: Expr) => Expr) | string {
