@@ -97,6 +97,9 @@ function normalizer(): Model {
   const d2s = b.node("DepthToSpace", [b.node("Tile", [bottom!, b.weight("reps", Tensor.fromBigInts("int64", [4], [1n, 1n, 2n, 1n]))])], { blocksize: 2, mode: "CRD" });
   b.output(b.node("LayerNormalization", [picked, w("ls", [12], 7), w("lb", [12], 8)], { axis: -1 }));
   b.output(b.node("Sigmoid", [d2s]));
+  // LRN's short windows are summed inline, long ones in a stage; beta 0.75 takes square roots.
+  b.output(b.node("LRN", [bn], { size: 3, alpha: 0.5, beta: 0.75, bias: 1.5 }));
+  b.output(b.node("LRN", [inorm], { size: 17, alpha: 0.3, beta: 0.6, bias: 2.5 }));
   return b.build();
 }
 
@@ -106,7 +109,7 @@ for (const backend of ["wasm", "js"] as const) {
       for (const threads of [1, 2]) it(`conv net (${name}), ${threads} thread(s)`, () => differential(model, backend, threads, [1, model.graph.inputs[0]!.type.shape![1] as number, 13, 11]));
     }
     it("a classifier (pooling, concat, global pooling, Gemm, Softmax, MatMul, ReduceMean), 2 threads", () => differential(classifier(), backend, 2, [1, 4, 12, 12]));
-    it("normalizations, constant Gather, Split, Tile, DepthToSpace, 2 threads", () => differential(normalizer(), backend, 2, [1, 4, 12, 12]));
+    it("normalizations, LRN, constant Gather, Split, Tile, DepthToSpace, 2 threads", () => differential(normalizer(), backend, 2, [1, 4, 12, 12]));
 
     it("passes the same core conformance tests as the reference interpreter", async () => {
       const opts = { list: CORE, json: true, timeout: 120 };
