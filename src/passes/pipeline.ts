@@ -4,6 +4,7 @@
  */
 import type { Model } from "../ir/graph.js";
 import { inferModel } from "../ops/inference.js";
+import { batchSharedWeights } from "./batch-shared-weights.js";
 import { cse } from "./cse.js";
 import { dce } from "./dce.js";
 import { foldConstantsPass } from "./fold-constants.js";
@@ -23,6 +24,7 @@ export const SIMPLIFY_PIPELINE: readonly Pass[] = [
   dce,
   cse,
   foldConstantsPass,
+  batchSharedWeights,
   dce,
   inferShapes,
 ];
