@@ -43,6 +43,7 @@ const only = new RegExp(opts.models);
 const models = suite().filter((m) => only.test(m.name));
 if (models.length === 0) throw new Error(`no model matches /${opts.models}/; the suite: ${suite().map((m) => m.name).join(", ")}`);
 
+const started = machine();
 const tmp = mkdtempSync(join(tmpdir(), "kiln-bench-"));
 
 /** The model file a child reads, and its inputs. Zoo models are exported here, once. */
@@ -80,8 +81,8 @@ async function benchModel(m: SuiteModel): Promise<ModelResult> {
       runtimes[runtime] = { error: "not verified: onnxruntime-node gave no reference outputs" };
     } else {
       const reply = await runJob({
-        runtime, modelPath: prepared.path, inputs: prepared.inputs, runs, threads: THREADS,
-        ...(runtime === "ort-node" ? {} : { reference }),
+        // onnxruntime-node runs first, before there is a reference.
+        runtime, modelPath: prepared.path, inputs: prepared.inputs, runs, threads: THREADS, reference,
         strict: runtime === "tfjs", returnOutputs: runtime === "ort-node",
       }, timeoutS * 1000);
       if ("ok" in reply) {
@@ -103,7 +104,7 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 
-const results: Results = { machine: machine(), settings: { runs, threads: THREADS, timeoutS }, models: done, geomean: geomeans(done) };
+const results: Results = { machine: started, settings: { runs, threads: THREADS, timeoutS }, models: done, geomean: geomeans(done) };
 console.log(textReport(results));
 mkdirSync(opts.out, { recursive: true });
 writeFileSync(join(opts.out, "latest.md"), markdownReport(results));

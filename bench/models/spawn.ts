@@ -17,10 +17,6 @@ export function runJob(job: Job, timeoutMs: number): Promise<Reply> {
     const child = fork(CHILD, [], { serialization: "advanced", stdio: ["ignore", "ignore", "pipe", "ipc"] });
     let stderr = "";
     let reply: Reply | undefined;
-    const done = (r: Reply) => {
-      clearTimeout(timer);
-      resolve(r);
-    };
     const timer = setTimeout(() => {
       reply ??= { error: `time limit of ${timeoutMs / 1000} s exceeded` };
       child.kill("SIGKILL");
@@ -29,8 +25,9 @@ export function runJob(job: Job, timeoutMs: number): Promise<Reply> {
     child.on("message", (m: Reply) => { reply ??= m; });
     child.on("error", (e) => { reply ??= { error: `child process: ${e.message}` }; });
     child.on("exit", (code, signal) => {
+      clearTimeout(timer);
       const last = stderr.trim().split("\n").slice(-3).join(" | ");
-      done(reply ?? { error: `child exited (${signal ?? `code ${code}`}) without a result${last ? `: ${last}` : ""}` });
+      resolve(reply ?? { error: `child exited (${signal ?? `code ${code}`}) without a result${last ? `: ${last}` : ""}` });
     });
     child.send(job);
   });
