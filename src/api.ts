@@ -57,7 +57,7 @@ type Compiled =
   | { readonly kind: "reference"; readonly reason: string };
 
 export class InferenceSession {
-  /** Compiled programs by input shapes (models with symbolic dims compile per binding). */
+  /** Compiled programs by input shapes and scalar integer inputs (models with symbolic dims compile per binding). */
   private readonly programs = new Map<string, Promise<Compiled>>();
 
   private constructor(
@@ -112,17 +112,20 @@ export class InferenceSession {
     return Object.fromEntries(c.executor.run(bound));
   }
 
-  /** The compiled program for these inputs' shapes (compiling it on first use). */
+  /** The compiled program for these inputs' shapes and scalar integer values (compiling it on first use). */
   async compiledFor(feeds: ReadonlyMap<string, Tensor>): Promise<Compiled> {
     const backend = this.backend;
     if (backend === "reference") throw new InputError("the reference backend does not compile");
-    const key = this.model.graph.inputs.map((v) => feeds.get(v.name)!.shape.join("x")).join(";");
+    const key = this.model.graph.inputs.map((v) => {
+      const t = feeds.get(v.name)!;
+      return isBoundValue(t) ? `${t.shape.join("x")}=${t.numbers()[0]}` : t.shape.join("x");
+    }).join(";");
     let p = this.programs.get(key);
     if (!p) {
       p = (async (): Promise<Compiled> => {
         let compiled: CompiledModel;
         try {
-          compiled = await compileModel(withInputShapes(this.model, feeds), backend);
+          compiled = await compileModel(withBoundInputs(this.model, feeds), backend);
         } catch (e) {
           if (e instanceof UnsupportedError && e.feature === DATA_DEPENDENT_SHAPES) return { kind: "reference", reason: e.message };
           throw e;
@@ -186,11 +189,32 @@ export class InferenceSession {
   }
 }
 
-/** The model with its inputs' symbolic dims bound to the given tensors' shapes, and inferred again. */
-function withInputShapes(model: Model, feeds: ReadonlyMap<string, Tensor>): Model {
+/**
+ * Integer and bool inputs of one element are compiled as constants, and their values are part of
+ * the program's key like the dims: such inputs pick If branches (a sample rate, a flag) and feed
+ * shape arithmetic, which compile time can then fold and inline instead of interpreting. Another
+ * value compiles another program, so a changed condition never runs the branch compiled for the last.
+ */
+function isBoundValue(t: Tensor): boolean {
+  return (DTYPE_INFO[t.dtype].isInt || t.dtype === "bool") && t.size === 1;
+}
+
+/**
+ * The model with its inputs' symbolic dims bound to the given tensors' shapes, its scalar
+ * integer and bool inputs turned into initializers holding the given values, and inferred again.
+ */
+function withBoundInputs(model: Model, feeds: ReadonlyMap<string, Tensor>): Model {
   const g = model.graph;
-  const inputs = g.inputs.map((v) => ({ ...v, type: { dtype: v.type.dtype, shape: [...feeds.get(v.name)!.shape] } }));
-  return inferModel({ ...model, graph: { ...g, inputs, valueTypes: new Map() } });
+  const initializers = new Map(g.initializers);
+  const inputs = g.inputs.flatMap((v) => {
+    const t = feeds.get(v.name)!;
+    if (isBoundValue(t)) {
+      initializers.set(v.name, t);
+      return [];
+    }
+    return [{ ...v, type: { dtype: v.type.dtype, shape: [...t.shape] } }];
+  });
+  return inferModel({ ...model, graph: { ...g, inputs, initializers, valueTypes: new Map() } });
 }
 
 async function readModelFile(path: string): Promise<Uint8Array> {

@@ -8,6 +8,7 @@ import { cse } from "./cse.js";
 import { dce } from "./dce.js";
 import { foldConstantsPass } from "./fold-constants.js";
 import { fusePass } from "./fuse.js";
+import { inlineIfPass } from "./inline-if.js";
 import { layoutPass } from "./layout.js";
 import { runPasses, type Pass, type PassManagerOptions, type PassStats } from "./pass.js";
 import { rewritePass } from "./rewrite.js";
@@ -19,6 +20,7 @@ export const inferShapes: Pass = { name: "infer-shapes", run: inferModel };
 export const SIMPLIFY_PIPELINE: readonly Pass[] = [
   inferShapes,
   foldConstantsPass,
+  inlineIfPass,
   rewritePass("simplify", SIMPLIFY_RULES),
   dce,
   cse,
