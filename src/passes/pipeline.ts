@@ -6,6 +6,7 @@ import type { Model } from "../ir/graph.js";
 import { inferModel } from "../ops/inference.js";
 import { cse } from "./cse.js";
 import { dce } from "./dce.js";
+import { expandPass } from "./expand.js";
 import { foldConstantsPass } from "./fold-constants.js";
 import { fusePass } from "./fuse.js";
 import { inlineIfPass } from "./inline-if.js";
@@ -21,6 +22,7 @@ export const SIMPLIFY_PIPELINE: readonly Pass[] = [
   inferShapes,
   foldConstantsPass,
   inlineIfPass,
+  expandPass,
   rewritePass("simplify", SIMPLIFY_RULES),
   dce,
   cse,
