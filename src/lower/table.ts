@@ -4,12 +4,14 @@ import type { Access, OpLowering } from "./lowering.js";
 import { MOVEMENT_LOWERINGS } from "./movement.js";
 import { poolLowering } from "./pool.js";
 import { REDUCE_LOWERINGS, reduceStage } from "./reduce.js";
+import { RESIZE_LOWERINGS } from "./resize.js";
 import { type Expr, div, lit } from "../loopir/expr.js";
 
 export const LOWERINGS: Readonly<Record<string, OpLowering>> = {
   ...ELEMENTWISE_LOWERINGS,
   ...MOVEMENT_LOWERINGS,
   ...REDUCE_LOWERINGS,
+  ...RESIZE_LOWERINGS,
   MaxPool: poolLowering("max", false),
   AveragePool: poolLowering("avg", false),
 };
