@@ -112,6 +112,11 @@ export class InferenceSession {
     return Object.fromEntries(c.executor.run(bound));
   }
 
+  /** The model as it compiles for these inputs: their dims bound, their scalar integer and bool values constants. */
+  bound(feeds: ReadonlyMap<string, Tensor>): Model {
+    return withBoundInputs(this.model, this.checkFeeds(Object.fromEntries(feeds)));
+  }
+
   /** The compiled program for these inputs' shapes and scalar integer values (compiling it on first use). */
   async compiledFor(feeds: ReadonlyMap<string, Tensor>): Promise<Compiled> {
     const backend = this.backend;
@@ -125,7 +130,7 @@ export class InferenceSession {
       p = (async (): Promise<Compiled> => {
         let compiled: CompiledModel;
         try {
-          compiled = await compileModel(withBoundInputs(this.model, feeds), backend);
+          compiled = await compileModel(this.bound(feeds), backend);
         } catch (e) {
           if (e instanceof UnsupportedError && e.feature === DATA_DEPENDENT_SHAPES) return { kind: "reference", reason: e.message };
           throw e;
