@@ -95,7 +95,7 @@ function lowerSampling(ctx: OpLowerContext, spec: ResizeSpec): Access[] | string
   const passes: number[][] = [[]];
   let terms = 1;
   readers.forEach((r, d) => {
-    if (r.slots.length > 1 && terms * r.slots.length > MAX_TERMS && passes.at(-1)!.length > 0) {
+    if (terms > 1 && terms * r.slots.length > MAX_TERMS) {
       passes.push([]);
       terms = 1;
     }
