@@ -1,5 +1,5 @@
 /** Which ops lower to the loop IR, by ONNX op type (and, for kiln:InLayout bodies, on blocked data). */
-import { convTranspose } from "./conv-transpose.js";
+import { col2im } from "./col2im.js";
 import { ELEMENTWISE_LOWERINGS } from "./elementwise.js";
 import type { Access, OpLowering } from "./lowering.js";
 import { MOVEMENT_LOWERINGS } from "./movement.js";
@@ -15,7 +15,7 @@ export const LOWERINGS: Readonly<Record<string, OpLowering>> = {
   ...RESIZE_LOWERINGS,
   MaxPool: poolLowering("max", false),
   AveragePool: poolLowering("avg", false),
-  ConvTranspose: convTranspose,
+  Col2Im: col2im,
 };
 
 /** Global pooling over the spatial axes of [N, C/b, spatial..., b]. */

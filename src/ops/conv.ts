@@ -514,7 +514,8 @@ const deformConv: OpDef = {
 
 const col2im: OpDef = {
   name: "Col2Im",
-  pattern: "opaque",
+  // Each output element gathers a few column entries, like Resize's taps: it fuses as an access.
+  pattern: "injective",
   attrs: {
     dilations: { type: "ints" },
     pads: { type: "ints" },

@@ -1,15 +1,15 @@
 /**
- * ConvTranspose lowered in gather form, against the reference interpreter's scatter on random
- * shapes over 1, 2 and 3 spatial axes: strides, dilations, pads, output_padding, output_shape,
- * auto_pad, groups, with and without a bias, weights constant or fed; on wasm and js.
+ * ConvTranspose compiled as a MatMul into Col2Im, against the reference interpreter's scatter on
+ * random shapes over 1, 2 and 3 spatial axes: strides, dilations, pads, output_padding,
+ * output_shape, auto_pad, groups, with and without a bias, weights constant or fed; on wasm and js.
  */
 import { describe, it } from "node:test";
 import { GraphBuilder } from "../../src/frontend/builder/builder.js";
 import type { Tensor } from "../../src/ir/tensor.js";
 import { randomTensor, rng } from "../../src/ir/random.js";
-import { assertCompiledMatchesReference } from "./differential.js";
+import { assertCompiledMatchesReference } from "../lower/differential.js";
 
-describe("ConvTranspose lowering", () => {
+describe("ConvTranspose as MatMul and Col2Im", () => {
   it("matches the reference on random shapes and attributes", async () => {
     for (let seed = 1; seed <= 30; seed++) {
       const r = rng(seed);
