@@ -16,6 +16,7 @@ import "./ops/index.js";
 import { inferModel } from "./ops/inference.js";
 import { runModel } from "./ops/interpreter.js";
 import { type CompiledModel, DATA_DEPENDENT_SHAPES, type RammerSchedule, compileModel, scheduleRammer } from "./compile.js";
+import { conditionInputs } from "./passes/inline-if.js";
 import { Executor } from "./runtime/executor.js";
 
 /** `wasm`: generated WebAssembly SIMD kernels; `js`: the same kernels as JavaScript; `reference`: the interpreter. */
@@ -57,13 +58,17 @@ type Compiled =
   | { readonly kind: "reference"; readonly reason: string };
 
 export class InferenceSession {
-  /** Compiled programs by input shapes and scalar integer inputs (models with symbolic dims compile per binding). */
+  /** Compiled programs by input shapes and If-deciding scalar inputs (models with symbolic dims compile per binding). */
   private readonly programs = new Map<string, Promise<Compiled>>();
+  /** The inputs some If condition depends on (see isBoundValue). */
+  private readonly decisive: ReadonlySet<string>;
 
   private constructor(
     readonly model: Model,
     private readonly options: SessionOptions,
-  ) {}
+  ) {
+    this.decisive = conditionInputs(model.graph);
+  }
 
   get backend(): Backend {
     return this.options.backend ?? "wasm";
@@ -112,18 +117,18 @@ export class InferenceSession {
     return Object.fromEntries(c.executor.run(bound));
   }
 
-  /** The model as it compiles for these inputs: their dims bound, their scalar integer and bool values constants. */
+  /** The model as it compiles for these inputs: their dims bound, the scalar values that decide Ifs constants. */
   bound(feeds: ReadonlyMap<string, Tensor>): Model {
-    return withBoundInputs(this.model, this.checkFeeds(Object.fromEntries(feeds)));
+    return withBoundInputs(this.model, this.checkFeeds(Object.fromEntries(feeds)), this.decisive);
   }
 
-  /** The compiled program for these inputs' shapes and scalar integer values (compiling it on first use). */
+  /** The compiled program for these inputs' shapes and If-deciding scalar values (compiling it on first use). */
   async compiledFor(feeds: ReadonlyMap<string, Tensor>): Promise<Compiled> {
     const backend = this.backend;
     if (backend === "reference") throw new InputError("the reference backend does not compile");
     const key = this.model.graph.inputs.map((v) => {
       const t = feeds.get(v.name)!;
-      return isBoundValue(t) ? `${t.shape.join("x")}=${t.numbers()[0]}` : t.shape.join("x");
+      return isBoundValue(v.name, t, this.decisive) ? `${t.shape.join("x")}=${t.numbers()[0]}` : t.shape.join("x");
     }).join(";");
     let p = this.programs.get(key);
     if (!p) {
@@ -195,25 +200,26 @@ export class InferenceSession {
 }
 
 /**
- * Integer and bool inputs of one element are compiled as constants, and their values are part of
- * the program's key like the dims: such inputs pick If branches (a sample rate, a flag) and feed
- * shape arithmetic, which compile time can then fold and inline instead of interpreting. Another
- * value compiles another program, so a changed condition never runs the branch compiled for the last.
+ * An integer or bool input of one element that an If condition reads (a sample rate, a flag) is
+ * compiled as a constant, and its value is part of the program's key like the dims: the If then
+ * resolves at compile time (inline-if) and runs as straight-line kernels, and another value
+ * compiles another program, so a changed condition never runs the branch compiled for the last.
+ * Scalars that decide no If stay inputs: binding a step counter would recompile on every step.
  */
-function isBoundValue(t: Tensor): boolean {
-  return (DTYPE_INFO[t.dtype].isInt || t.dtype === "bool") && t.size === 1;
+function isBoundValue(name: string, t: Tensor, decisive: ReadonlySet<string>): boolean {
+  return decisive.has(name) && (DTYPE_INFO[t.dtype].isInt || t.dtype === "bool") && t.size === 1;
 }
 
 /**
- * The model with its inputs' symbolic dims bound to the given tensors' shapes, its scalar
- * integer and bool inputs turned into initializers holding the given values, and inferred again.
+ * The model with its inputs' symbolic dims bound to the given tensors' shapes, its If-deciding
+ * scalar inputs turned into initializers holding the given values, and inferred again.
  */
-function withBoundInputs(model: Model, feeds: ReadonlyMap<string, Tensor>): Model {
+function withBoundInputs(model: Model, feeds: ReadonlyMap<string, Tensor>, decisive: ReadonlySet<string>): Model {
   const g = model.graph;
   const initializers = new Map(g.initializers);
   const inputs = g.inputs.flatMap((v) => {
     const t = feeds.get(v.name)!;
-    if (isBoundValue(t)) {
+    if (isBoundValue(v.name, t, decisive)) {
       initializers.set(v.name, t);
       return [];
     }

@@ -8,8 +8,9 @@
  * Inlining rather than compiling both branches keeps one straight-line program per binding of
  * the inputs; the session compiles another program when a bound value changes.
  */
-import type { Graph, Model, Node } from "../ir/graph.js";
+import { type Graph, type Model, type Node, subgraphsOf } from "../ir/graph.js";
 import { foldConstants } from "./fold-constants.js";
+import { nodeReads } from "./graph-utils.js";
 import type { Pass } from "./pass.js";
 import { type Rule, rewriteGraph } from "./rewrite.js";
 
@@ -49,3 +50,28 @@ export function inlineIfs(m: Model): Model {
 }
 
 export const inlineIfPass: Pass = { name: "inline-if", run: inlineIfs };
+
+/** The inputs of a graph that the condition of some If in it (or in its subgraphs) depends on. */
+export function conditionInputs(g: Graph): Set<string> {
+  const producer = new Map<string, Node>();
+  const conditions: string[] = [];
+  const scan = (graph: Graph) => {
+    for (const n of graph.nodes) {
+      for (const o of n.outputs) producer.set(o, n);
+      if (n.op === "If" && n.inputs[0]) conditions.push(n.inputs[0]);
+      subgraphsOf(n).forEach(scan);
+    }
+  };
+  scan(g);
+  const inputs = new Set(g.inputs.map((v) => v.name));
+  const seen = new Set<string>(), found = new Set<string>();
+  for (const stack = conditions; stack.length > 0;) {
+    const v = stack.pop()!;
+    if (seen.has(v)) continue;
+    seen.add(v);
+    if (inputs.has(v)) found.add(v);
+    const p = producer.get(v);
+    if (p) stack.push(...nodeReads(p));
+  }
+  return found;
+}

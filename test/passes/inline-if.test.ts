@@ -95,6 +95,20 @@ describe("an If on a scalar input, compiled", () => {
     };
   }
 
+  it("binds the scalar inputs an If condition reads, and no others", async () => {
+    const b = new GraphBuilder("step", { "": 17 });
+    const x = b.input("x", "float32", [2]);
+    const step = b.input("step", "int64", []);
+    b.output(b.node("Mul", [x, b.node("Cast", [step], { to: 1 })]));
+    const counter = await InferenceSession.create(b.build());
+    // A step counter stays an input: binding it would compile a program per step.
+    assert.deepEqual(counter.bound(new Map([["x", rand([2], 1)], ["step", Tensor.scalar("int64", 3)]])).graph.inputs.map((v) => v.name), ["x", "step"]);
+    const rate = await InferenceSession.create(model());
+    const bound = rate.bound(new Map([["x", rand([2, 1], 1)], ["rate", Tensor.scalar("int64", 8000)]]));
+    assert.deepEqual(bound.graph.inputs.map((v) => v.name), ["x"]);
+    assert.equal(Number(bound.graph.initializers.get("rate")!.numbers()[0]), 8000);
+  });
+
   it("compiles the taken branch for each value, with no fallback, and switches when the value changes", async () => {
     const m = model();
     const reference = await InferenceSession.create(m, { backend: "reference" });
