@@ -16,6 +16,7 @@ import "./ops/index.js";
 import { inferModel } from "./ops/inference.js";
 import { runModel } from "./ops/interpreter.js";
 import { type CompiledModel, DATA_DEPENDENT_SHAPES, type RammerSchedule, compileModel, scheduleRammer } from "./compile.js";
+import { conditionInputs } from "./passes/inline-if.js";
 import { Executor } from "./runtime/executor.js";
 
 /** `wasm`: generated WebAssembly SIMD kernels; `js`: the same kernels as JavaScript; `reference`: the interpreter. */
@@ -57,13 +58,17 @@ type Compiled =
   | { readonly kind: "reference"; readonly reason: string };
 
 export class InferenceSession {
-  /** Compiled programs by input shapes (models with symbolic dims compile per binding). */
+  /** Compiled programs by input shapes and If-deciding scalar inputs (models with symbolic dims compile per binding). */
   private readonly programs = new Map<string, Promise<Compiled>>();
+  /** The inputs some If condition depends on (see isBoundValue). */
+  private readonly decisive: ReadonlySet<string>;
 
   private constructor(
     readonly model: Model,
     private readonly options: SessionOptions,
-  ) {}
+  ) {
+    this.decisive = conditionInputs(model.graph);
+  }
 
   get backend(): Backend {
     return this.options.backend ?? "wasm";
@@ -112,17 +117,25 @@ export class InferenceSession {
     return Object.fromEntries(c.executor.run(bound));
   }
 
-  /** The compiled program for these inputs' shapes (compiling it on first use). */
+  /** The model as it compiles for these inputs: their dims bound, the scalar values that decide Ifs constants. */
+  bound(feeds: ReadonlyMap<string, Tensor>): Model {
+    return withBoundInputs(this.model, this.checkFeeds(Object.fromEntries(feeds)), this.decisive);
+  }
+
+  /** The compiled program for these inputs' shapes and If-deciding scalar values (compiling it on first use). */
   async compiledFor(feeds: ReadonlyMap<string, Tensor>): Promise<Compiled> {
     const backend = this.backend;
     if (backend === "reference") throw new InputError("the reference backend does not compile");
-    const key = this.model.graph.inputs.map((v) => feeds.get(v.name)!.shape.join("x")).join(";");
+    const key = this.model.graph.inputs.map((v) => {
+      const t = feeds.get(v.name)!;
+      return isBoundValue(v.name, t, this.decisive) ? `${t.shape.join("x")}=${t.numbers()[0]}` : t.shape.join("x");
+    }).join(";");
     let p = this.programs.get(key);
     if (!p) {
       p = (async (): Promise<Compiled> => {
         let compiled: CompiledModel;
         try {
-          compiled = await compileModel(withInputShapes(this.model, feeds), backend);
+          compiled = await compileModel(this.bound(feeds), backend);
         } catch (e) {
           if (e instanceof UnsupportedError && e.feature === DATA_DEPENDENT_SHAPES) return { kind: "reference", reason: e.message };
           throw e;
@@ -186,11 +199,33 @@ export class InferenceSession {
   }
 }
 
-/** The model with its inputs' symbolic dims bound to the given tensors' shapes, and inferred again. */
-function withInputShapes(model: Model, feeds: ReadonlyMap<string, Tensor>): Model {
+/**
+ * An integer or bool input of one element that an If condition reads (a sample rate, a flag) is
+ * compiled as a constant, and its value is part of the program's key like the dims: the If then
+ * resolves at compile time (inline-if) and runs as straight-line kernels, and another value
+ * compiles another program, so a changed condition never runs the branch compiled for the last.
+ * Scalars that decide no If stay inputs: binding a step counter would recompile on every step.
+ */
+function isBoundValue(name: string, t: Tensor, decisive: ReadonlySet<string>): boolean {
+  return decisive.has(name) && (DTYPE_INFO[t.dtype].isInt || t.dtype === "bool") && t.size === 1;
+}
+
+/**
+ * The model with its inputs' symbolic dims bound to the given tensors' shapes, its If-deciding
+ * scalar inputs turned into initializers holding the given values, and inferred again.
+ */
+function withBoundInputs(model: Model, feeds: ReadonlyMap<string, Tensor>, decisive: ReadonlySet<string>): Model {
   const g = model.graph;
-  const inputs = g.inputs.map((v) => ({ ...v, type: { dtype: v.type.dtype, shape: [...feeds.get(v.name)!.shape] } }));
-  return inferModel({ ...model, graph: { ...g, inputs, valueTypes: new Map() } });
+  const initializers = new Map(g.initializers);
+  const inputs = g.inputs.flatMap((v) => {
+    const t = feeds.get(v.name)!;
+    if (isBoundValue(v.name, t, decisive)) {
+      initializers.set(v.name, t);
+      return [];
+    }
+    return [{ ...v, type: { dtype: v.type.dtype, shape: [...t.shape] } }];
+  });
+  return inferModel({ ...model, graph: { ...g, inputs, initializers, valueTypes: new Map() } });
 }
 
 async function readModelFile(path: string): Promise<Uint8Array> {

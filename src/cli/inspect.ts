@@ -1,9 +1,9 @@
 /** `kiln inspect MODEL`: the IR after each pass, node counts, fused groups and the memory plan. */
 import { InferenceSession } from "../api.js";
 import type { CodegenBackend } from "../compile.js";
-import { randomTensor } from "../ir/random.js";
 import { printFunc } from "../loopir/print.js";
 import { UsageError } from "./conformance.js";
+import { type FeedOptions, buildFeeds } from "./feeds.js";
 import type { Graph, Model } from "../ir/graph.js";
 import { printModel } from "../ir/text.js";
 import { displayOp } from "../ops/layout.js";
@@ -11,7 +11,8 @@ import { naiveBytes, planMemory } from "../passes/memory-plan.js";
 import { DEFAULT_PIPELINE, optimize } from "../passes/pipeline.js";
 import "../ops/index.js";
 
-export interface InspectOptions {
+/** Inputs as `kiln run` takes them: the IR, the memory plan and the lowering are for these shapes and scalar values. */
+export interface InspectOptions extends FeedOptions {
   readonly after?: string;
   /** Compile for this backend and report what became of each node (kernels or the reference interpreter). */
   readonly backend: CodegenBackend;
@@ -37,7 +38,9 @@ function countOps(g: Graph): Record<string, number> {
 
 export async function inspectCommand(path: string, opts: InspectOptions): Promise<void> {
   const session = await InferenceSession.create(path, { backend: opts.backend, threads: 1 });
-  const model = session.model;
+  // Bound as the session binds them to compile: dims, and scalar integer inputs (If conditions).
+  const feeds = await buildFeeds(session.inputMetadata, opts);
+  const model = session.bound(feeds);
   const passNames = DEFAULT_PIPELINE.map((p) => p.name);
   if (opts.after && !passNames.includes(opts.after)) {
     throw new UsageError(`no pass named ${opts.after}; passes: ${[...new Set(passNames)].join(", ")}`);
@@ -64,8 +67,6 @@ export async function inspectCommand(path: string, opts: InspectOptions): Promis
     naiveBytes: naiveBytes(unfused.graph), naiveFusedBytes: plan.naiveBytes,
   };
   const printed = printModel(dumped ?? fused, opts.full ? {} : { elideTensorBytes: 64 });
-  // The compiled program, for inputs with symbolic dims bound to 1.
-  const feeds = new Map(session.inputMetadata.map((m, i) => [m.name, randomTensor(m.type.dtype, (m.type.shape ?? []).map((d) => (typeof d === "number" ? d : 1)), i + 1)]));
   const compiled = await session.compiledFor(feeds);
   await session.release();
   const lowering = compiled.kind === "reference"

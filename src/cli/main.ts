@@ -18,6 +18,12 @@ function positiveInt(v: string): number {
 const executorOption = () => new Option("--executor <name>", "how kernels run: split across all threads with a barrier after each, or Rammer launches").choices(EXECUTORS).default("op-by-op");
 const backendOption = () => new Option("--backend <name>", "executor").choices(BACKENDS).default("wasm");
 
+const repeatable = (v: string, acc: string[]) => [...acc, v];
+const inputOption = () => new Option("--input <name=file.npy|random|number>", "an input's value, a number filling it (repeatable); inputs not given get seeded random data")
+  .argParser(repeatable).default([] as string[]);
+const inputShapeOption = () => new Option("--input-shape <name=DxDx...>", "an input's shape, binding its symbolic dims (repeatable; e.g. x=1x3x640x640); unbound symbolic dims take 1")
+  .argParser(repeatable).default([] as string[]);
+
 const program = new Command("kiln")
   .description("A deep-learning compiler: ONNX models to WebAssembly SIMD and WGSL")
   .showHelpAfterError();
@@ -25,14 +31,14 @@ const program = new Command("kiln")
 program.command("run")
   .description("compile and run a model (a built-in default model when none is given)")
   .argument("[model]", "an ONNX file or a zoo model's name (kiln zoo lists them)")
-  .option("--input <name=file.npy|random>", "an input value (repeatable); unnamed inputs get seeded random data",
-    (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .addOption(inputOption())
+  .addOption(inputShapeOption())
   .option("--json", "print the outputs as JSON")
   .addOption(backendOption())
   .addOption(executorOption())
   .option("--threads <n>", "threads for the kernels, counting this one (default: the core count)", positiveInt)
   .action(async (model: string | undefined, opts) => {
-    await runCommand(model, { inputs: opts.input, json: !!opts.json, backend: opts.backend, threads: opts.threads, executor: opts.executor });
+    await runCommand(model, { inputs: opts.input, shapes: opts.inputShape, json: !!opts.json, backend: opts.backend, threads: opts.threads, executor: opts.executor });
   });
 
 const zoo = program.command("zoo")
@@ -76,9 +82,12 @@ program.command("inspect")
   .option("--html <file>", "with --schedule: write the Gantt chart as an HTML page")
   .option("--threads <n>", "with --schedule: vEUs (default: the core count)", positiveInt)
   .addOption(new Option("--backend <name>", "code generator").choices(["wasm", "js"]).default("wasm"))
+  .addOption(inputOption())
+  .addOption(inputShapeOption())
   .action(async (model: string, opts) => {
-    if (opts.schedule) return scheduleCommand(model, { json: !!opts.json, threads: opts.threads, svg: opts.svg, html: opts.html });
-    await inspectCommand(model, { after: opts.after, json: !!opts.json, full: !!opts.full, backend: opts.backend, code: !!opts.code });
+    const feeds = { inputs: opts.input, shapes: opts.inputShape };
+    if (opts.schedule) return scheduleCommand(model, { ...feeds, json: !!opts.json, threads: opts.threads, svg: opts.svg, html: opts.html });
+    await inspectCommand(model, { ...feeds, after: opts.after, json: !!opts.json, full: !!opts.full, backend: opts.backend, code: !!opts.code });
   });
 
 program.parseAsync().catch((e: unknown) => {

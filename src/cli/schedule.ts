@@ -3,11 +3,11 @@ import { availableParallelism } from "node:os";
 import { writeFile } from "node:fs/promises";
 import { InferenceSession } from "../api.js";
 import { InputError } from "../ir/errors.js";
-import { randomTensor } from "../ir/random.js";
 import { ganttSvg, summarize } from "../rammer/gantt.js";
+import { type FeedOptions, buildFeeds } from "./feeds.js";
 import { resolveModel } from "./run.js";
 
-export interface ScheduleOptions {
+export interface ScheduleOptions extends FeedOptions {
   readonly json: boolean;
   readonly threads?: number;
   readonly html?: string;
@@ -19,7 +19,7 @@ export async function scheduleCommand(model: string, opts: ScheduleOptions): Pro
   const veus = opts.threads ?? availableParallelism();
   const session = await InferenceSession.create(source, { threads: veus, executor: "rammer" });
   try {
-    const feeds = new Map(session.inputMetadata.map((m, i) => [m.name, randomTensor(m.type.dtype, (m.type.shape ?? []).map((d) => (typeof d === "number" ? d : 1)), i + 1)]));
+    const feeds = await buildFeeds(session.inputMetadata, opts);
     const c = await session.compiledFor(feeds);
     if (c.kind !== "compiled" || !c.rammer) throw new InputError(`${label} does not compile (${c.kind === "reference" ? c.reason : "no schedule"})`);
     const { summary } = summarize(c.rammer.launches, veus);

@@ -4,8 +4,8 @@
  * and Pad select by range, and the layout transforms map between NCHW and NCHW[b]c.
  */
 import { stridesOf } from "../ir/tensor.js";
-import { type Expr, add, and, cast, div, ge, lit, lt, mod, mul, select } from "../loopir/expr.js";
-import { sliceRange, sliceSpec, transposePerm } from "../ops/movement.js";
+import { type Expr, add, and, cast, div, ge, lit, lt, max, min, mod, mul, select, sub } from "../loopir/expr.js";
+import { fullPads, sliceRange, sliceSpec, transposePerm } from "../ops/movement.js";
 import { normAxis } from "../ops/util.js";
 import { broadcastAt } from "./elementwise.js";
 import type { Access, OpLowerContext, OpLowering } from "./lowering.js";
@@ -87,12 +87,29 @@ const expand: OpLowering = (ctx) => {
   return [{ shape: ctx.outputShapes[0]!, at: (index: readonly Expr[]) => broadcastAt(x, index) }];
 };
 
+type SourceMode = "edge" | "wrap" | "reflect";
+
+/**
+ * The source index along an axis of size `d` for c = output index - begin padding, as
+ * padSource in src/ops/movement.ts computes it (integer % is floor modulo).
+ */
+const PAD_SOURCE: Readonly<Record<SourceMode, (c: Expr, d: number) => Expr>> = {
+  edge: (c, d) => max(min(c, d - 1), 0),
+  wrap: (c, d) => mod(c, d),
+  reflect: (c, d) => {
+    if (d === 1) return int(0);
+    const period = 2 * (d - 1), m = mod(c, period);
+    return select(lt(m, d), m, sub(period, m));
+  },
+};
+
 const pad: OpLowering = (ctx) => {
   const x = ctx.inputs[0]!;
   const rank = x.shape.length;
   const mode = ctx.attrs.string("mode");
-  if (mode !== "constant") return `Pad mode ${mode}`;
-  let pads: number[] | undefined, value = 0;
+  const source = mode === "constant" ? undefined : PAD_SOURCE[mode as SourceMode];
+  if (mode !== "constant" && !source) return `Pad mode ${mode}`;
+  let pads: number[] | undefined, value = 0, axes: number[] | undefined;
   if (ctx.opset < 11) {
     pads = [...ctx.attrs.ints(ctx.opset < 2 ? "paddings" : "pads")];
     value = ctx.attrs.optFloat("value") ?? 0;
@@ -103,14 +120,18 @@ const pad: OpLowering = (ctx) => {
       if (!v) return "Pad with a non-constant value";
       value = v.numbers()[0] ?? 0;
     }
-    if (ctx.node.inputs[3]) return "Pad with axes";
+    if (ctx.node.inputs[3]) {
+      axes = constInts(ctx, 3);
+      if (!axes) return "Pad with non-constant axes";
+    }
   }
-  if (!pads || pads.length !== 2 * rank) return "Pad with non-constant pads";
-  const before = pads.slice(0, rank);
+  if (!pads) return "Pad with non-constant pads";
+  const before = fullPads(pads, axes, rank).slice(0, rank);
   return [{
     shape: ctx.outputShapes[0]!,
     at: (index: readonly Expr[]) => {
       const src = index.map((e, d) => add(e, -before[d]!));
+      if (source) return x.at(src.map((c, d) => (before[d] === 0 && ctx.outputShapes[0]![d] === x.shape[d] ? c : source(c, x.shape[d]!))));
       const inside = and(...src.flatMap((e, d) => [ge(e, 0), lt(e, x.shape[d]!)]));
       return select(inside, x.at(src), lit(value, "f32"));
     },

@@ -1,17 +1,21 @@
 /** Which ops lower to the loop IR, by ONNX op type (and, for kiln:InLayout bodies, on blocked data). */
+import { col2im } from "./col2im.js";
 import { ELEMENTWISE_LOWERINGS } from "./elementwise.js";
 import type { Access, OpLowering } from "./lowering.js";
 import { MOVEMENT_LOWERINGS } from "./movement.js";
 import { poolLowering } from "./pool.js";
 import { REDUCE_LOWERINGS, reduceStage } from "./reduce.js";
+import { RESIZE_LOWERINGS } from "./resize.js";
 import { type Expr, div, lit } from "../loopir/expr.js";
 
 export const LOWERINGS: Readonly<Record<string, OpLowering>> = {
   ...ELEMENTWISE_LOWERINGS,
   ...MOVEMENT_LOWERINGS,
   ...REDUCE_LOWERINGS,
+  ...RESIZE_LOWERINGS,
   MaxPool: poolLowering("max", false),
   AveragePool: poolLowering("avg", false),
+  Col2Im: col2im,
 };
 
 /** Global pooling over the spatial axes of [N, C/b, spatial..., b]. */

@@ -70,6 +70,10 @@ const ifOp: OpDef = {
   pattern: "opaque",
   attrs: { then_branch: { type: "graph", required: true }, else_branch: { type: "graph", required: true } },
   infer: (ctx) => {
+    // A condition known at compile time: the other branch never runs here, and may not even
+    // type-check for these shapes (a branch written for another input size).
+    const cond = ctx.constants[0];
+    if (cond && cond.size === 1) return ctx.inferSubgraph(ctx.attrs.graph(cond.numbers()[0] ? "then_branch" : "else_branch"), []);
     const t = ctx.inferSubgraph(ctx.attrs.graph("then_branch"), []);
     const e = ctx.inferSubgraph(ctx.attrs.graph("else_branch"), []);
     return t.map((ti, i) => joinTypes(ctx, ti, e[i] ?? null));

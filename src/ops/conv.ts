@@ -187,7 +187,7 @@ const convAttrs: AttrSchema = {
  * kernel_shape, or the weight's spatial dims when the attribute is absent (null if unknown). It also
  * checks the weight's rank, so that callers may read its channel dims.
  */
-export function kernelOf(ctx: InferContext | EvalContext, wShape: readonly Dim[] | null, n: number): number[] | null {
+export function kernelOf(ctx: Pick<EvalContext, "node" | "attrs">, wShape: readonly Dim[] | null, n: number): number[] | null {
   if (wShape !== null && wShape.length !== n + 2) {
     throw new ModelError(`${ctx.node.op}: weight shape [${wShape.join(",")}] has rank ${wShape.length}, expected ${n + 2} like the input`);
   }
@@ -282,7 +282,7 @@ interface TransposeGeometry {
 }
 
 /** Output dims and begin pads of ConvTranspose; `inDims` may be symbolic. */
-function convTransposeGeometry(ctx: InferContext | EvalContext, kernel: readonly number[], inDims: readonly Dim[]): TransposeGeometry {
+export function convTransposeGeometry(ctx: Pick<EvalContext, "attrs">, kernel: readonly number[], inDims: readonly Dim[]): TransposeGeometry {
   const op = "ConvTranspose";
   const n = kernel.length;
   const a = ctx.attrs;
@@ -514,7 +514,8 @@ const deformConv: OpDef = {
 
 const col2im: OpDef = {
   name: "Col2Im",
-  pattern: "opaque",
+  // Each output element gathers a few column entries, like Resize's taps: it fuses as an access.
+  pattern: "injective",
   attrs: {
     dilations: { type: "ints" },
     pads: { type: "ints" },

@@ -9,7 +9,7 @@ import { inputType, normAxes, req } from "./util.js";
 // Shared: separable sampling. Each axis maps every output index to a list of (input index,
 // weight) taps, or to "outside" (the whole output element is then a fill value).
 
-interface AxisTaps {
+export interface AxisTaps {
   /** For output index o: taps[o] is null when the sample falls outside the input. */
   readonly taps: ({ idx: number[]; w: number[] } | null)[];
 }
@@ -57,7 +57,7 @@ const clampInt = (i: number, lo: number, hi: number): number => Math.min(Math.ma
 // ---------------------------------------------------------------------------------------------
 // Resize / Upsample
 
-interface ResizeParams {
+export interface ResizeParams {
   mode: "nearest" | "linear" | "cubic";
   ctm: string;
   nearestMode: string;
@@ -201,24 +201,39 @@ function resizePlan(
   return { outShape, scale };
 }
 
-function runResize(
-  x: Tensor, p: ResizeParams, axes: readonly number[], scales: readonly number[] | null,
-  sizes: readonly number[] | null, roi: readonly number[] | null, policy: string, op: string,
-): Tensor {
-  const { outShape, scale } = resizePlan(x.shape, axes, scales, sizes, policy, op);
+/** How a Resize or Upsample node samples: its parameters and the values of its constant-like inputs. */
+export interface ResizeSpec {
+  readonly p: ResizeParams;
+  readonly axes: readonly number[];
+  readonly scales: readonly number[] | null;
+  readonly sizes: readonly number[] | null;
+  readonly roi: readonly number[] | null;
+  readonly policy: string;
+  readonly op: string;
+}
+
+/** The output shape and, per axis, the taps of every output index (identity taps on axes not resized). */
+export function resizeTaps(inShape: readonly number[], spec: ResizeSpec): { outShape: number[]; taps: AxisTaps[] } {
+  const { p, axes, roi, op } = spec;
+  const { outShape, scale } = resizePlan(inShape, axes, spec.scales, spec.sizes, spec.policy, op);
   // Before the per-axis tap lists, which have an entry per output index: a huge scale would exhaust the heap there.
   checkShape(outShape, `${op} output`);
   if (p.ctm === "tf_crop_and_resize" && roi === null) throw new ModelError(`${op}: tf_crop_and_resize needs roi`);
   if (roi !== null && p.ctm === "tf_crop_and_resize" && roi.length !== 2 * axes.length) {
     throw new ModelError(`${op}: roi has ${roi.length} values, expected ${2 * axes.length}`);
   }
-  const taps = x.shape.map((d, a) => {
+  const taps = inShape.map((d, a) => {
     const k = axes.indexOf(a);
     if (k < 0) return identityTaps(d);
     const r: [number, number] = roi !== null && p.ctm === "tf_crop_and_resize" ? [roi[k]!, roi[axes.length + k]!] : [0, 1];
     return resizeAxis(p, d, outShape[a]!, scale[a]!, r);
   });
-  return Tensor.fromNumbers(x.dtype, outShape, sampleSeparable(x.numbers(), x.shape, taps, p.extrapolation));
+  return { outShape, taps };
+}
+
+function runResize(x: Tensor, spec: ResizeSpec): Tensor {
+  const { outShape, taps } = resizeTaps(x.shape, spec);
+  return Tensor.fromNumbers(x.dtype, outShape, sampleSeparable(x.numbers(), x.shape, taps, spec.p.extrapolation));
 }
 
 /** A present, non-empty 1-D input's values, else null. */
@@ -284,37 +299,42 @@ const resize: OpDef = {
   },
   evaluate: (ctx) => {
     const x = req(ctx.inputs[0], "Resize", 0);
-    const a = ctx.attrs;
-    const mode = a.string("mode");
-    if (mode !== "nearest" && mode !== "linear" && mode !== "cubic") throw new UnsupportedError(`Resize: mode '${mode}'`, `Resize mode ${mode}`);
-    if (ctx.opset < 11) {
-      // Resize-10 samples like Upsample: asymmetric coordinates, nearest rounds down.
-      const p: ResizeParams = { mode, ctm: "asymmetric", nearestMode: "floor", cubicA: -0.75, excludeOutside: false, extrapolation: 0, antialias: false };
-      const scales = req(ctx.inputs[1], "Resize", 1).numbers();
-      return [runResize(x, p, x.shape.map((_, i) => i), Array.from(scales), null, null, "stretch", "Resize")];
-    }
-    const p: ResizeParams = {
-      mode,
-      ctm: a.string("coordinate_transformation_mode"),
-      nearestMode: a.string("nearest_mode"),
-      cubicA: a.float("cubic_coeff_a"),
-      excludeOutside: a.int("exclude_outside") !== 0,
-      extrapolation: a.float("extrapolation_value"),
-      antialias: ctx.opset >= 18 && a.int("antialias") !== 0 && mode !== "nearest",
-    };
-    const axesAttr = ctx.opset >= 18 ? a.optInts("axes") : undefined;
-    const axes = axesAttr ? normAxes(axesAttr, x.rank, "Resize") : x.shape.map((_, i) => i);
-    if (new Set(axes).size !== axes.length) throw new ModelError(`Resize: axes [${axesAttr}] repeat an axis`);
-    const roiT = ctx.inputs[1];
-    const roi = roiT && roiT.size > 0 ? Array.from(roiT.numbers()) : null;
-    const scalesT = ctx.inputs[2];
-    const scales = scalesT && scalesT.size > 0 ? Array.from(scalesT.numbers()) : null;
-    const sizes = optValues(ctx.inputs[3]);
-    if (scales !== null && sizes !== null) throw new ModelError("Resize: only one of scales and sizes may be given");
-    const policy = ctx.opset >= 18 ? a.string("keep_aspect_ratio_policy") : "stretch";
-    return [runResize(x, p, axes, scales, sizes, roi, policy, "Resize")];
+    return [runResize(x, resizeSpec(ctx, x.rank, (i) => ctx.inputs[i]))];
   },
 };
+
+/** A Resize node's sampling, from its attributes and its inputs 1.. (`input(i)`, when known). */
+export function resizeSpec(ctx: Pick<EvalContext, "attrs" | "opset">, rank: number, input: (i: number) => Tensor | null | undefined): ResizeSpec {
+  const a = ctx.attrs;
+  const mode = a.string("mode");
+  if (mode !== "nearest" && mode !== "linear" && mode !== "cubic") throw new UnsupportedError(`Resize: mode '${mode}'`, `Resize mode ${mode}`);
+  const all = Array.from({ length: rank }, (_, i) => i);
+  if (ctx.opset < 11) {
+    // Resize-10 samples like Upsample: asymmetric coordinates, nearest rounds down.
+    const p: ResizeParams = { mode, ctm: "asymmetric", nearestMode: "floor", cubicA: -0.75, excludeOutside: false, extrapolation: 0, antialias: false };
+    return { p, axes: all, scales: Array.from(req(input(1), "Resize", 1).numbers()), sizes: null, roi: null, policy: "stretch", op: "Resize" };
+  }
+  const p: ResizeParams = {
+    mode,
+    ctm: a.string("coordinate_transformation_mode"),
+    nearestMode: a.string("nearest_mode"),
+    cubicA: a.float("cubic_coeff_a"),
+    excludeOutside: a.int("exclude_outside") !== 0,
+    extrapolation: a.float("extrapolation_value"),
+    antialias: ctx.opset >= 18 && a.int("antialias") !== 0 && mode !== "nearest",
+  };
+  const axesAttr = ctx.opset >= 18 ? a.optInts("axes") : undefined;
+  const axes = axesAttr ? normAxes(axesAttr, rank, "Resize") : all;
+  if (new Set(axes).size !== axes.length) throw new ModelError(`Resize: axes [${axesAttr}] repeat an axis`);
+  const roiT = input(1);
+  const roi = roiT && roiT.size > 0 ? Array.from(roiT.numbers()) : null;
+  const scalesT = input(2);
+  const scales = scalesT && scalesT.size > 0 ? Array.from(scalesT.numbers()) : null;
+  const sizes = optValues(input(3));
+  if (scales !== null && sizes !== null) throw new ModelError("Resize: only one of scales and sizes may be given");
+  const policy = ctx.opset >= 18 ? a.string("keep_aspect_ratio_policy") : "stretch";
+  return { p, axes, scales, sizes, roi, policy, op: "Resize" };
+}
 
 function upsampleParams(mode: string): ResizeParams {
   const m = mode === "bilinear" ? "linear" : mode;
@@ -323,14 +343,13 @@ function upsampleParams(mode: string): ResizeParams {
 }
 
 /** Upsample's scales: the height/width attributes (opset 1), the scales attribute (7-8) or input 1 (9+). */
-function upsampleScales(ctx: InferContext | EvalContext, rank: number | null): number[] | null {
+function upsampleScales(ctx: Pick<EvalContext, "attrs" | "opset">, rank: number | null, input: Tensor | null | undefined): number[] | null {
   if (ctx.opset < 7) {
     const s = [ctx.attrs.float("height_scale"), ctx.attrs.float("width_scale")];
     return rank === null ? null : [...new Array<number>(Math.max(0, rank - 2)).fill(1), ...s];
   }
   if (ctx.opset < 9) return [...ctx.attrs.floats("scales")];
-  const t = "constants" in ctx ? ctx.constants[1] : ctx.inputs[1];
-  return t ? Array.from(t.numbers()) : null;
+  return input ? Array.from(input.numbers()) : null;
 }
 
 const upsample: OpDef = {
@@ -344,17 +363,22 @@ const upsample: OpDef = {
   },
   infer: (ctx) => {
     const x = inputType(ctx, 0);
-    const s = upsampleScales(ctx, x.shape?.length ?? null);
+    const s = upsampleScales(ctx, x.shape?.length ?? null, ctx.constants[1]);
     const st = s === null ? undefined : Tensor.fromNumbers("float32", [s.length], s);
     return [{ dtype: x.dtype, shape: resizeInferShape(ctx, x, undefined, st, undefined, false, "stretch") }];
   },
   evaluate: (ctx) => {
     const x = req(ctx.inputs[0], "Upsample", 0);
-    const scales = req(upsampleScales(ctx, x.rank), "Upsample", 1);
-    const p = upsampleParams(ctx.attrs.string("mode"));
-    return [runResize(x, p, x.shape.map((_, i) => i), scales, null, null, "stretch", "Upsample")];
+    return [runResize(x, upsampleSpec(ctx, x.rank, ctx.inputs[1]))];
   },
 };
+
+/** An Upsample node's sampling; `scales` is its input 1 (opset 9 on), when known. */
+export function upsampleSpec(ctx: Pick<EvalContext, "attrs" | "opset">, rank: number, scales: Tensor | null | undefined): ResizeSpec {
+  const s = req(upsampleScales(ctx, rank, scales), "Upsample", 1);
+  const p = upsampleParams(ctx.attrs.string("mode"));
+  return { p, axes: Array.from({ length: rank }, (_, i) => i), scales: s, sizes: null, roi: null, policy: "stretch", op: "Upsample" };
+}
 
 // ---------------------------------------------------------------------------------------------
 // GridSample

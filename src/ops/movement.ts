@@ -369,7 +369,7 @@ const slice: OpDef = {
 const PAD_MODES = ["constant", "reflect", "edge", "wrap"];
 
 /** Full per-axis pads [begin..., end...] of length 2*rank from pads given for `axes` (all axes when undefined). */
-function fullPads(pads: readonly number[], axes: readonly number[] | undefined, rank: number): number[] {
+export function fullPads(pads: readonly number[], axes: readonly number[] | undefined, rank: number): number[] {
   const ax = axes === undefined ? Array.from({ length: rank }, (_, i) => i) : normAxes(axes, rank, "Pad");
   checkUnique(ax, "Pad");
   if (pads.length !== 2 * ax.length) throw new ModelError(`Pad: ${pads.length} pads for ${ax.length} axes`);

@@ -6,13 +6,13 @@ import type { Dim, TensorType } from "../ir/types.js";
 import type { AttrSchema, EvalContext, InferContext, OpDef } from "./registry.js";
 import { inputType, req } from "./util.js";
 
-type Kind = "RNN" | "GRU" | "LSTM";
+export type RnnKind = "RNN" | "GRU" | "LSTM";
 
 /** Gates per cell, in the order W/R/B stack them (RNN: i; GRU: z r h; LSTM: i o f c). */
-const GATES: Record<Kind, number> = { RNN: 1, GRU: 3, LSTM: 4 };
+const GATES: Record<RnnKind, number> = { RNN: 1, GRU: 3, LSTM: 4 };
 /** Activation functions per direction (RNN: f; GRU: f g; LSTM: f g h). */
-const ACTS_PER_DIR: Record<Kind, number> = { RNN: 1, GRU: 2, LSTM: 3 };
-const DEFAULT_ACTS: Record<Kind, string[]> = { RNN: ["Tanh"], GRU: ["Sigmoid", "Tanh"], LSTM: ["Sigmoid", "Tanh", "Tanh"] };
+const ACTS_PER_DIR: Record<RnnKind, number> = { RNN: 1, GRU: 2, LSTM: 3 };
+const DEFAULT_ACTS: Record<RnnKind, string[]> = { RNN: ["Tanh"], GRU: ["Sigmoid", "Tanh"], LSTM: ["Sigmoid", "Tanh", "Tanh"] };
 
 type Act = (x: number) => number;
 
@@ -34,12 +34,20 @@ const ACTIVATIONS: Record<string, { alpha?: number; beta?: number; make: (a: num
   softplus: { make: () => (x) => Math.log1p(Math.exp(-Math.abs(x))) + Math.max(x, 0) },
 };
 
+/** One activation function of a recurrent op, with the alpha and beta it takes (0 when it takes none). */
+export interface ActivationSpec {
+  /** Lower case, as in ACTIVATIONS. */
+  readonly name: string;
+  readonly alpha: number;
+  readonly beta: number;
+}
+
 /**
- * Build the activation functions for every direction. activation_alpha/beta are consumed in
- * order by the functions that take them; the list may name functions for one direction only,
- * in which case both directions share them.
+ * The activation functions of every direction. activation_alpha/beta are consumed in order by
+ * the functions that take them; the list may name functions for one direction only, in which
+ * case both directions share them.
  */
-function activations(ctx: EvalContext, kind: Kind, numDir: number): Act[][] {
+export function activationSpecs(ctx: Pick<EvalContext, "attrs">, kind: RnnKind, numDir: number): ActivationSpec[][] {
   const per = ACTS_PER_DIR[kind];
   const names = ctx.attrs.optStrings("activations");
   let list: readonly string[];
@@ -51,26 +59,31 @@ function activations(ctx: EvalContext, kind: Kind, numDir: number): Act[][] {
   const betas = ctx.attrs.optFloats("activation_beta") ?? [];
   let ai = 0;
   let bi = 0;
-  const fns = list.map((name) => {
-    const spec = ACTIVATIONS[name.toLowerCase()];
-    if (spec === undefined) throw new UnsupportedError(`${kind}: activation ${name} is not supported`, `${kind} activation ${name}`);
-    let a = 0;
-    let b = 0;
-    if (spec.alpha !== undefined) a = ai < alphas.length ? alphas[ai++]! : spec.alpha;
-    if (spec.beta !== undefined) b = bi < betas.length ? betas[bi++]! : spec.beta;
-    return spec.make(a, b);
+  const specs = list.map((given) => {
+    const name = given.toLowerCase();
+    const spec = ACTIVATIONS[name];
+    if (spec === undefined) throw new UnsupportedError(`${kind}: activation ${given} is not supported`, `${kind} activation ${given}`);
+    let alpha = 0;
+    let beta = 0;
+    if (spec.alpha !== undefined) alpha = ai < alphas.length ? alphas[ai++]! : spec.alpha;
+    if (spec.beta !== undefined) beta = bi < betas.length ? betas[bi++]! : spec.beta;
+    return { name, alpha, beta };
   });
-  return Array.from({ length: numDir }, (_, d) => fns.slice(d * per, (d + 1) * per));
+  return Array.from({ length: numDir }, (_, d) => specs.slice(d * per, (d + 1) * per));
 }
 
-function numDirections(ctx: { attrs: EvalContext["attrs"] }, kind: Kind): number {
+function activations(ctx: EvalContext, kind: RnnKind, numDir: number): Act[][] {
+  return activationSpecs(ctx, kind, numDir).map((dir) => dir.map((a) => ACTIVATIONS[a.name]!.make(a.alpha, a.beta)));
+}
+
+export function numDirections(ctx: { attrs: EvalContext["attrs"] }, kind: RnnKind): number {
   const dir = ctx.attrs.string("direction");
   if (dir === "forward" || dir === "reverse") return 1;
   if (dir === "bidirectional") return 2;
   throw new ModelError(`${kind}: unknown direction '${dir}'`);
 }
 
-function schema(kind: Kind): AttrSchema {
+function schema(kind: RnnKind): AttrSchema {
   const common: AttrSchema = {
     activation_alpha: { type: "floats" },
     activation_beta: { type: "floats" },
@@ -86,7 +99,7 @@ function schema(kind: Kind): AttrSchema {
   return common;
 }
 
-function infer(kind: Kind) {
+function infer(kind: RnnKind) {
   return (ctx: InferContext): (TensorType | null)[] => {
     const x = inputType(ctx, 0);
     const w = inputType(ctx, 1);
@@ -119,7 +132,7 @@ function matVecT(m: Float64Array, k: number, row0: number, n: number, v: Float64
   }
 }
 
-function evaluate(kind: Kind) {
+function evaluate(kind: RnnKind) {
   return (ctx: EvalContext): (Tensor | null)[] => {
     const X = req(ctx.inputs[0], kind, 0);
     const W = req(ctx.inputs[1], kind, 1);
@@ -236,7 +249,7 @@ function evaluate(kind: Kind) {
   };
 }
 
-function rnnOp(kind: Kind): OpDef {
+function rnnOp(kind: RnnKind): OpDef {
   return { name: kind, pattern: "opaque", attrs: schema(kind), infer: infer(kind), evaluate: evaluate(kind) };
 }
 

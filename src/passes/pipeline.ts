@@ -7,8 +7,10 @@ import { inferModel } from "../ops/inference.js";
 import { batchSharedWeights } from "./batch-shared-weights.js";
 import { cse } from "./cse.js";
 import { dce } from "./dce.js";
+import { expandPass } from "./expand.js";
 import { foldConstantsPass } from "./fold-constants.js";
 import { fusePass } from "./fuse.js";
+import { inlineIfPass } from "./inline-if.js";
 import { layoutPass } from "./layout.js";
 import { runPasses, type Pass, type PassManagerOptions, type PassStats } from "./pass.js";
 import { rewritePass } from "./rewrite.js";
@@ -20,6 +22,8 @@ export const inferShapes: Pass = { name: "infer-shapes", run: inferModel };
 export const SIMPLIFY_PIPELINE: readonly Pass[] = [
   inferShapes,
   foldConstantsPass,
+  inlineIfPass,
+  expandPass,
   rewritePass("simplify", SIMPLIFY_RULES),
   dce,
   cse,

@@ -1,15 +1,12 @@
 /**
  * The unrolled LSTM shared by lstm-tc, seq2seq and deepspeech2. Each cell is plain ops that
- * lower to loop IR (Gemm, Slice with constant bounds, Sigmoid, Tanh, Mul, Add), never the ONNX
- * LSTM op, so the graph has one node per operation of every step, as in Rammer's evaluation.
+ * lower to loop IR (Gemm, then the cell of src/passes/lstm-cell.ts: Slice with constant bounds,
+ * Sigmoid, Tanh, Mul, Add), never the ONNX LSTM op, so the graph has one node per operation of
+ * every step, as in Rammer's evaluation.
  */
 import type { GraphBuilder } from "../frontend/builder/builder.js";
+import { type LstmState, type OpEmitter, lstmCell } from "../passes/lstm-cell.js";
 import type { Weights } from "./weights.js";
-
-export interface LstmState {
-  readonly h: string;
-  readonly c: string;
-}
 
 interface LayerWeights {
   /** [input, 4*hidden], [hidden, 4*hidden], [4*hidden]; gates in the order i, f, g, o. */
@@ -60,16 +57,17 @@ export class LstmStack {
     return { hs, states: [...(states ?? [])] };
   }
 
-  /** The zero state's terms (h·R, f·c) are left out rather than computed from constant zeros. */
+  /** The zero state's h·R term is left out rather than computed from constant zeros (and so is f·c, in the cell). */
   private cell(p: LayerWeights, x: string, s: LstmState | undefined): LstmState {
-    const { b, weights, hidden: H } = this;
+    const { b, weights, hidden } = this;
     const xw = b.node("Gemm", [x, p.w, p.bias]);
     const gates = s ? b.node("Gemm", [s.h, p.r, xw]) : xw;
-    const gate = (k: number) => b.node("Slice", [gates, weights.ints([k * H]), weights.ints([(k + 1) * H]), weights.ints([1])]);
-    const ig = b.node("Mul", [b.node("Sigmoid", [gate(0)]), b.node("Tanh", [gate(2)])]);
-    const c = s ? b.node("Add", [b.node("Mul", [b.node("Sigmoid", [gate(1)]), s.c]), ig]) : ig;
-    const h = b.node("Mul", [b.node("Sigmoid", [gate(3)]), b.node("Tanh", [c])]);
-    return { h, c };
+    const e: OpEmitter = {
+      node: (op, inputs, attrs) => b.node(op, inputs, attrs),
+      slice: (v, axis, start, end) => b.node("Slice", [v, weights.ints([start]), weights.ints([end]), weights.ints([axis])]),
+    };
+    const act = (op: string) => (v: string) => b.node(op, [v]);
+    return lstmCell(e, gates, s?.c, { hidden, blocks: { i: 0, f: 1, c: 2, o: 3 }, f: act("Sigmoid"), g: act("Tanh"), h: act("Tanh") });
   }
 }
 

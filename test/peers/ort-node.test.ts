@@ -7,26 +7,14 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import * as ort from "onnxruntime-node";
-import { InferenceSession } from "../../src/api.js";
 import { exportOnnx } from "../../src/frontend/onnx/export.js";
 import { Tensor } from "../../src/ir/tensor.js";
-import { LIGHT, worst } from "../helpers.js";
+import { LIGHT } from "../helpers.js";
 import { SMALL, feedsFor } from "../zoo/cases.js";
+import { compareWithOrt } from "./ort-compare.js";
 
 async function compare(bytes: Uint8Array, feeds: Record<string, Tensor>): Promise<number> {
-  const peer = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
-  const want = await peer.run(Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor("float32", t.data as Float32Array, [...t.shape])])));
-  const session = await InferenceSession.create(bytes, { threads: 2 });
-  try {
-    const got = await session.run(feeds);
-    let err = 0;
-    for (const [name, t] of Object.entries(want)) err = Math.max(err, worst(got[name]!, Tensor.fromNumbers("float32", t.dims as number[], t.data as Float32Array)));
-    return err;
-  } finally {
-    await session.release();
-    await peer.release();
-  }
+  return Math.max(...Object.values((await compareWithOrt(bytes, feeds)).errors));
 }
 
 describe("kiln against onnxruntime-node", { timeout: 600_000 }, () => {
