@@ -39,7 +39,7 @@ interface Row {
 async function measure(name: string, model: Model): Promise<Row> {
   const feeds: Record<string, Tensor> = Object.fromEntries(model.graph.inputs.map((v, i) => [v.name, randomTensor("float32", v.type.shape as number[], i + 1, -1, 1)]));
   const [opByOp, rammer] = [
-    await InferenceSession.create(model, { threads: THREADS }),
+    await InferenceSession.create(model, { threads: THREADS, executor: "op-by-op" }),
     await InferenceSession.create(model, { threads: THREADS, executor: "rammer" }),
   ];
   let ort: OrtRunner | null = null;

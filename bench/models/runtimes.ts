@@ -29,7 +29,7 @@ export const LOADERS: Record<RuntimeName, Load> = {
       async notes() {
         // Nodes left to the reference interpreter explain a slow figure.
         const fallbacks = await session.fallbacks();
-        return { referenceNodes: fallbacks.length, referenceOps: [...new Set(fallbacks.map((f) => f.slice(0, f.indexOf(": "))))] };
+        return { executor: session.executor, referenceNodes: fallbacks.length, referenceOps: [...new Set(fallbacks.map((f) => f.slice(0, f.indexOf(": "))))] };
       },
     };
   },

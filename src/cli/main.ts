@@ -15,7 +15,7 @@ function positiveInt(v: string): number {
   return n;
 }
 
-const executorOption = () => new Option("--executor <name>", "how kernels run: split across all threads with a barrier after each, or Rammer launches").choices(EXECUTORS).default("op-by-op");
+const executorOption = () => new Option("--executor <name>", "how kernels run: split across all threads with a barrier after each, or Rammer launches (default: rammer on wasm with more than one thread, else op-by-op)").choices(EXECUTORS);
 const backendOption = () => new Option("--backend <name>", "executor").choices(BACKENDS).default("wasm");
 
 const repeatable = (v: string, acc: string[]) => [...acc, v];

@@ -43,17 +43,18 @@ export async function runCommand(modelPath: string | undefined, opts: RunOptions
   } finally {
     await session.release();
   }
+  const where = opts.backend === "reference" ? "reference" : `${opts.backend}, ${session.executor}, ${session.threads} thread${session.threads === 1 ? "" : "s"}`;
   const summary = Object.entries(outputs).map(([name, t]) => ({
     name, dtype: t.dtype, shape: [...t.shape],
     values: Array.from(t.numbers().slice(0, 8)),
   }));
   if (opts.json) {
-    console.log(JSON.stringify({ model: label, backend: opts.backend, loadMs, firstRunMs, runMs, outputs: summary }));
+    console.log(JSON.stringify({ model: label, backend: opts.backend, executor: opts.backend === "reference" ? undefined : session.executor, threads: session.threads, loadMs, firstRunMs, runMs, outputs: summary }));
     return;
   }
   const ms = (v: number) => `${v.toFixed(1)} ms`;
   const timing = opts.backend === "reference" ? `ran in ${ms(runMs)}` : `first run (compiling) ${ms(firstRunMs)}, then ran in ${ms(runMs)}`;
-  console.log(`model ${label} on ${opts.backend}: loaded in ${ms(loadMs)}, ${timing}`);
+  console.log(`model ${label} on ${where}: loaded in ${ms(loadMs)}, ${timing}`);
   for (const o of summary) {
     console.log(`  ${o.name}: ${o.dtype}[${o.shape.join(",")}] ${o.values.map((v) => +v.toPrecision(6)).join(", ")}${outputs[o.name]!.size > 8 ? ", ..." : ""}`);
   }

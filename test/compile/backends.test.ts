@@ -144,7 +144,7 @@ describe("light models on the wasm backend", { timeout: 900_000 }, () => {
   for (const file of readdirSync(LIGHT).filter((f) => f.endsWith(".onnx")).sort()) {
     it(`${file} runs fully compiled, matches the reference backend within 1e-4, and Rammer matches op-by-op`, async () => {
       const path = join(LIGHT, file);
-      const session = await InferenceSession.create(path, { backend: "wasm", threads: 2 });
+      const session = await InferenceSession.create(path, { backend: "wasm", threads: 2, executor: "op-by-op" });
       const ref = await InferenceSession.create(path, { backend: "reference" });
       try {
         const feeds = Object.fromEntries(session.inputMetadata.map((m, i) => [m.name, randomTensor("float32", m.type.shape as number[], i + 3, 0, 1)]));

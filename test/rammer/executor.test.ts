@@ -41,7 +41,7 @@ describe("Rammer executor", { timeout: 900_000 }, () => {
     it(`${name}: the same outputs as op-by-op, one wake-up per launch, over ${STRESS_RUNS} runs on 1-4 vEUs`, async () => {
       const model = build();
       const feeds = name === "tiny-cnn" ? feedsFor({ ...model, graph: { ...model.graph, inputs: model.graph.inputs.map((v) => ({ ...v, type: { ...v.type, shape: [1, 3, 32, 32] } })) } }) : feedsFor(model);
-      const ref = await InferenceSession.create(model, { threads: 2 });
+      const ref = await InferenceSession.create(model, { threads: 2, executor: "op-by-op" });
       try {
         const want = await ref.run(feeds);
         const sessions = await Promise.all([1, 2, 3, 4].map((veus) => InferenceSession.create(model, { threads: veus, executor: "rammer" })));
