@@ -59,7 +59,6 @@ export function gemmKernel(spec: {
   if (a.shape.length < 2 || b.shape.length < 2) fail(`operands need rank 2 or more, got [${a.shape}] and [${b.shape}]`);
   const [m, ka] = lastTwo(a, spec.transA), [kb, n] = prepackedB ? [b.shape[1]!, prepackedB.n] : lastTwo(b, spec.transB);
   if (ka !== kb) fail(`inner dimensions differ: [${a.shape}]${spec.transA ? "^T" : ""} x [${b.shape}]${spec.transB ? "^T" : ""}`);
-  if (prepackedB && (b.shape.length !== 3 || b.shape[0] !== Math.ceil(n / tiles(m, n, true).nr))) fail(`prepacked B [${b.shape}] is not in panels for ${m} x ${n}`);
   for (const t of prepackedB ? [a] : [a, b]) {
     const dims = t.shape.slice(0, -2);
     if (dims.length > batch.length || dims.some((d, i) => d !== 1 && d !== batch[batch.length - dims.length + i])) {
@@ -68,6 +67,7 @@ export function gemmKernel(spec: {
   }
   const k = ka;
   const t = tiles(m, n, (spec.transB ?? false) || !!prepackedB);
+  if (prepackedB && (b.shape.length !== 3 || b.shape[0] !== Math.ceil(n / t.nr) || b.shape[2] !== t.nr)) fail(`prepacked B [${b.shape}] is not in panels for ${m} x ${n}`);
   const mp = Math.ceil(m / t.mr) * t.mr, np = Math.ceil(n / t.nr) * t.nr;
 
   // An operand's batch index for the output's `bs`: right-aligned, broadcast dims at 0.
