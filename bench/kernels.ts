@@ -3,7 +3,7 @@
  * SGEMM 1024^3 and ResNet-50's convolutions on 1 and 2 threads, kiln's kernels (src/lower/)
  * against onnxruntime-web's wasm backend running the same op as a one-node ONNX model. Each
  * figure is the median of interleaved kiln / onnxruntime-web rounds after a warm-up (each timed
- * run after the other runtime's threads have gone quiet: see SETTLE_MS).
+ * run after the other runtime's threads have gone quiet: timing.ts).
  * onnxruntime-web fixes its thread count when its wasm starts, so each thread count runs in a
  * child process of its own (kiln and onnxruntime-web side by side in it).
  *
@@ -15,7 +15,9 @@ import { detectFeatures } from "../src/codegen/wasm/features.js";
 import { CASES } from "./kernel-cases.js";
 import { KilnRunner } from "./kiln-runner.js";
 import { OrtRunner } from "./ort-runner.js";
-import { measurePeak, median } from "./peak.js";
+import { measurePeak } from "./peak.js";
+import { median } from "./stats.js";
+import { settledRun } from "./timing.js";
 
 interface Row { name: string; threads: number; kilnMs: number; ortWebMs: number; flops: number }
 
@@ -25,22 +27,6 @@ const rounds = Number(option("--rounds") ?? 9);
 const only = option("--only");
 const cases = CASES.filter((c) => only === undefined || c.name.startsWith(only));
 const WARMUP = 4;
-/**
- * onnxruntime-web's pool threads keep spinning for ~20 ms after a run, and kiln's workers for
- * ~50 µs: timed right after the other runtime, a 2-thread kernel shares a core with that spin
- * (seen: kiln's SGEMM 39 ms in the first run after onnxruntime-web, 28 ms from the second on).
- * So each timed run follows untimed runs of the same runtime for at least this long, as in an
- * application that runs one model in a loop, the same for both runtimes.
- */
-const SETTLE_MS = 40;
-
-async function settledRun(run: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  do await run(); while (performance.now() - start < SETTLE_MS);
-  const t0 = performance.now();
-  await run();
-  return performance.now() - t0;
-}
 
 async function measure(threads: number): Promise<Row[]> {
   const features = await detectFeatures();

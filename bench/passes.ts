@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { importOnnx } from "../src/frontend/onnx/import.js";
 import { optimize } from "../src/passes/pipeline.js";
+import { median } from "./stats.js";
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);
@@ -14,7 +15,6 @@ const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 5;
 const model = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--runs") ?? join("..", "shared", "onnx", "light", "light_resnet50.onnx");
 
 const imported = importOnnx(readFileSync(model));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 optimize(imported); // warm-up: JIT tier-up
 const totals: number[] = [];
 const perPass = new Map<string, number[]>();

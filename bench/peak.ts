@@ -8,6 +8,7 @@
 import { wasm } from "../src/codegen/wasm/engine.js";
 import { ModuleBuilder } from "../src/codegen/wasm/module.js";
 import type { WasmFeatures } from "../src/codegen/wasm/opcodes.js";
+import { median } from "./stats.js";
 
 const CHAINS = 12;
 
@@ -53,4 +54,3 @@ export async function measurePeak(features: WasmFeatures, rounds = 7): Promise<n
   return median(rates);
 }
 
-export const median = (xs: readonly number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)]!;

@@ -1,7 +1,8 @@
 /**
  * Rammer against op-by-op execution (same kernels, same 2 threads) and against onnxruntime-web's
  * wasm backend (SIMD, 2 threads) on the identical model exported to ONNX, in one process: median
- * of interleaved runs after warm-up. Synchronisations per inference: op-by-op pays one barrier per
+ * of interleaved runs after warm-up, each timed once the other runtimes' threads are quiet
+ * (timing.ts). Synchronisations per inference: op-by-op pays one barrier per
  * kernel; Rammer one per launch plus the waits that actually blocked.
  *
  *   npm run bench:rammer -- [--models REGEX] [--runs N] [--json]
@@ -15,6 +16,8 @@ import { randomTensor } from "../src/ir/random.js";
 import type { Tensor } from "../src/ir/tensor.js";
 import { ZOO, type ZooName } from "../src/zoo/index.js";
 import { OrtRunner } from "./ort-runner.js";
+import { median } from "./stats.js";
+import { settledRun } from "./timing.js";
 import { readFileSync } from "node:fs";
 
 const THREADS = 2;
@@ -28,8 +31,6 @@ const MODELS: Record<string, () => Model> = {
   ...Object.fromEntries((Object.keys(ZOO) as ZooName[]).map((n) => [n, () => ZOO[n].build()])),
   light_resnet50: () => importOnnx(readFileSync(join("..", "shared", "onnx", "light", "light_resnet50.onnx"))),
 };
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Row {
   name: string; rammerMs: number; opByOpMs: number; speedup: number;
@@ -51,18 +52,22 @@ async function measure(name: string, model: Model): Promise<Row> {
   const bound = new Map(Object.entries(feeds));
   const [a, b] = [await opByOp.compiledFor(bound), await rammer.compiledFor(bound)];
   if (a.kind !== "compiled" || b.kind !== "compiled") throw new Error(`${name} does not compile`);
-  const time = async (run: () => Promise<unknown>) => { const t = performance.now(); await run(); return performance.now() - t; };
   for (let i = 0; i < 3; i++) { await opByOp.run(feeds); await rammer.run(feeds); await ort?.run(); }
-  const before = [a.executor.stats, b.executor.stats];
+  // Synchronisations per inference, counted over runs of their own (settledRun's untimed runs vary in number).
+  const syncs = async (s: InferenceSession, e: typeof a.executor, blocked: boolean) => {
+    const before = e.stats;
+    for (let i = 0; i < runs; i++) await s.run(feeds);
+    const after = e.stats;
+    return (after.poolSteps - before.poolSteps + (blocked ? after.blockedWaits - before.blockedWaits : 0)) / runs;
+  };
+  const syncsOpByOp = await syncs(opByOp, a.executor, false);
+  const syncsRammer = await syncs(rammer, b.executor, true);
   const t: number[][] = [[], [], []];
   for (let i = 0; i < runs; i++) {
-    t[0]!.push(await time(() => opByOp.run(feeds)));
-    t[1]!.push(await time(() => rammer.run(feeds)));
-    if (ort) t[2]!.push(await time(() => ort!.run()));
+    t[0]!.push(await settledRun(() => opByOp.run(feeds)));
+    t[1]!.push(await settledRun(() => rammer.run(feeds)));
+    if (ort) t[2]!.push(await settledRun(() => ort!.run()));
   }
-  const [sa, sb] = [a.executor.stats, b.executor.stats];
-  const syncsOpByOp = (sa.poolSteps - before[0]!.poolSteps) / runs;
-  const syncsRammer = (sb.poolSteps - before[1]!.poolSteps + sb.blockedWaits - before[1]!.blockedWaits) / runs;
   await Promise.all([opByOp.release(), rammer.release(), ort?.close()]);
   const [opByOpMs, rammerMs] = [median(t[0]!), median(t[1]!)];
   const ortWebMs = ort ? median(t[2]!) : null;

@@ -8,7 +8,7 @@ import { Tensor } from "../../src/ir/tensor.js";
 import { type InputSpec, makeFeeds } from "./inputs.js";
 import { type Numerics, compareOutputs } from "./numerics.js";
 import { LOADERS, type RuntimeName } from "./runtimes.js";
-import { median, p90 } from "./stats.js";
+import { median, p90 } from "../stats.js";
 
 /** A tensor as structured clone delivers it: its fields, without the class. */
 export type WireTensor = Pick<Tensor, "dtype" | "shape" | "data">;

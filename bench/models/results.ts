@@ -2,7 +2,7 @@
 import type { Measured } from "./child.js";
 import type { Machine } from "./machine.js";
 import { RUNTIMES, type RuntimeName } from "./runtimes.js";
-import { geomean } from "./stats.js";
+import { geomean } from "../stats.js";
 
 export type RuntimeResult = Omit<Measured, "outputs"> | { readonly error: string };
 
