@@ -17,6 +17,7 @@ import { inferModel } from "./ops/inference.js";
 import { runModel } from "./ops/interpreter.js";
 import { type CompiledModel, DATA_DEPENDENT_SHAPES, type RammerSchedule, compileModel, scheduleRammer } from "./compile.js";
 import { conditionInputs } from "./passes/inline-if.js";
+import type { Policy } from "./rammer/policies.js";
 import { Executor } from "./runtime/executor.js";
 
 /** `wasm`: generated WebAssembly SIMD kernels; `js`: the same kernels as JavaScript; `reference`: the interpreter. */
@@ -37,6 +38,8 @@ export interface SessionOptions {
    * faster on every model of the benchmarks), otherwise `op-by-op`.
    */
   readonly executor?: ExecutorKind;
+  /** The Rammer executor's scheduling policy (default `wavefront`; see src/rammer/policies.ts). */
+  readonly policy?: Policy;
   /** Largest tensor in the model file, in bytes. */
   readonly maxTensorBytes?: number;
   /** Largest intermediate tensor, in elements. */
@@ -148,7 +151,7 @@ export class InferenceSession {
           throw e;
         }
         if (this.executor !== "rammer") return { kind: "compiled", compiled, executor: await Executor.create(compiled.program, this.threads) };
-        const rammer = await scheduleRammer(compiled, this.threads);
+        const rammer = await scheduleRammer(compiled, this.threads, this.options.policy);
         return { kind: "compiled", compiled, rammer, executor: await Executor.create(rammer.program, this.threads) };
       })();
       this.programs.set(key, p);

@@ -5,3 +5,5 @@ export { DTYPES, type DType } from "./ir/dtype.js";
 export * from "./ir/errors.js";
 export type { Model, Graph, Node, Attr } from "./ir/graph.js";
 export { importOnnx } from "./frontend/onnx/import.js";
+export { type Policy, type WavefrontOptions, opByOp, wavefront, wavefrontWith, simulate } from "./rammer/policies.js";
+export { RProgram, type ROperator, type RTask } from "./rammer/program.js";

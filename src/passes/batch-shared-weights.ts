@@ -1,12 +1,20 @@
 /**
- * Batching products that share their weights over the rows of one value: MatMul and Gemm nodes
- * whose A is one row of the same [T, K] value X (a Slice of rows t..t+1 along axis 0) and whose
- * B (and C) are the same weights become one product over all of X, sliced row by row
- * afterwards. An unrolled RNN's input projections (x_t W + b for every step of a sequence that
- * is there from the start) then read W once, as one matrix product, instead of T
- * matrix-vector products that each stream all of W from memory.
+ * Batching products that share their weights: MatMul and Gemm nodes with the same constant B
+ * (and C) and attributes, whose A rows do not depend on one another, become one product over
+ * all the rows, sliced row by row afterwards. Two cases:
+ * - the rows of one [T, K] value X (each A a Slice of rows t..t+1 along axis 0): the product
+ *   reads X itself. An unrolled RNN's input projections (x_t W + b for a sequence that is there
+ *   from the start).
+ * - separate [1, K] values, none computed from any of the group's products: they are
+ *   concatenated first. The input projections of a stacked RNN's upper layers (x_t = the layer
+ *   below's h_t); a decoder that feeds its output back (x_t computed from step t-1) stays as it is.
+ * Either way W is read once, in a matrix product, instead of T matrix-vector products that
+ * each stream all of W from memory. The graph is then put back in topological order (upper
+ * layers now wait for the whole layer below, so the layers run one after another).
  */
 import type { Graph, Model, Node } from "../ir/graph.js";
+import { Tensor } from "../ir/tensor.js";
+import { nodeReads, producers, topologicalOrder } from "./graph-utils.js";
 import type { Pass } from "./pass.js";
 
 const PRODUCTS: ReadonlySet<string> = new Set(["MatMul", "Gemm"]);
@@ -30,11 +38,25 @@ function ints(g: Graph, name: string): number[] | undefined {
 
 const isOnes = (g: Graph, name: string) => ints(g, name)?.every((s) => s === 1) ?? false;
 
+/** A value of type float32 [1, K]. */
+function isRow(g: Graph, v: string): boolean {
+  const t = g.valueTypes.get(v) ?? g.inputs.find((i) => i.name === v)?.type;
+  return t !== undefined && t.dtype === "float32" && t.shape !== null && t.shape.length === 2 && t.shape[0] === 1 && typeof t.shape[1] === "number";
+}
+
+interface Member { readonly node: Node; readonly slice?: Node }
+
+/** Members whose A is not computed from any member's output (one forward pass over the graph). */
+function independent(g: Graph, members: readonly Member[]): Member[] {
+  const tainted = new Set(members.map((m) => m.node.outputs[0]!));
+  for (const n of g.nodes) if (nodeReads(n).some((v) => tainted.has(v))) n.outputs.forEach((o) => tainted.add(o));
+  return members.filter((m) => !tainted.has(m.node.inputs[0]!));
+}
+
 function batch(g: Graph): Graph {
-  const producer = new Map<string, Node>();
-  for (const n of g.nodes) for (const o of n.outputs) producer.set(o, n);
-  // Candidate products by (op, X, weights, attributes).
-  const groups = new Map<string, { node: Node; slice: Node; row: number }[]>();
+  const producer = producers(g);
+  // Candidate products by (op, rows' source or "separate", weights, attributes).
+  const groups = new Map<string, Member[]>();
   for (const n of g.nodes) {
     if (!PRODUCTS.has(n.op) || n.outputs.length !== 1) continue;
     const [a, b, c = ""] = n.inputs as [string, string, string?];
@@ -42,27 +64,34 @@ function batch(g: Graph): Graph {
     if (n.op === "Gemm" && (n.attrs["transA"]?.value ?? 0) !== 0) continue;
     const slice = producer.get(a);
     const row = slice && rowOf(g, slice);
-    if (!row) continue;
-    const key = JSON.stringify([n.op, row.from, b, c, n.attrs]);
+    if (!row && !isRow(g, a)) continue;
+    const key = JSON.stringify([n.op, row ? row.from : "", b, c, n.attrs]);
     const members = groups.get(key) ?? [];
-    members.push({ node: n, slice: slice!, row: row.row });
+    members.push(row ? { node: n, slice } : { node: n });
     groups.set(key, members);
   }
   const replaced = new Map<Node, Node[]>();
+  const constants = new Map(g.initializers);
+  const int64 = (name: string, value: number) => { constants.set(name, Tensor.fromNumbers("int64", [1], [value])); return name; };
   let fresh = 0;
-  for (const members of groups.values()) {
+  for (const group of groups.values()) {
+    const members = group[0]!.slice ? group : independent(g, group);
     if (members.length < 2) continue;
     const first = members[0]!.node;
-    const from = members[0]!.slice.inputs[0]!;
-    const all = `${first.outputs[0]}_rows${fresh++}`;
+    const id = fresh++;
+    const all = `${first.outputs[0]}_rows${id}`;
+    // Rows of one value: the product reads it; separate rows: their Concat.
+    const from = members[0]!.slice?.inputs[0] ?? `${first.outputs[0]}_stacked${id}`;
+    const stack: Node[] = members[0]!.slice ? [] : [{ op: "Concat", name: `${first.name}_stack`, inputs: members.map((m) => m.node.inputs[0]!), outputs: [from], attrs: { axis: { type: "int", value: 0 } } }];
     const product: Node = { ...first, name: first.name && `${first.name}_rows`, inputs: [from, ...first.inputs.slice(1)], outputs: [all] };
-    members.forEach(({ node, slice }, i) => {
-      const row: Node = { op: "Slice", name: node.name, inputs: [all, ...slice.inputs.slice(1)], outputs: node.outputs, attrs: {} };
-      replaced.set(node, i === 0 ? [product, row] : [row]);
+    members.forEach(({ node, slice }, t) => {
+      const bounds = slice ? slice.inputs.slice(1) : [int64(`${all}_s${t}`, t), int64(`${all}_e${t}`, t + 1), int64(`${all}_axis`, 0)];
+      const row: Node = { op: "Slice", name: node.name, inputs: [all, ...bounds], outputs: node.outputs, attrs: {} };
+      replaced.set(node, t === 0 ? [...stack, product, row] : [row]);
     });
   }
   if (replaced.size === 0) return g;
-  return { ...g, nodes: g.nodes.flatMap((n) => replaced.get(n) ?? [n]) };
+  return { ...g, initializers: constants, nodes: topologicalOrder(g.nodes.flatMap((n) => replaced.get(n) ?? [n])) };
 }
 
 export const batchSharedWeights: Pass = { name: "batch-shared-weights", run: (m: Model) => ({ ...m, graph: batch(m.graph) }) };

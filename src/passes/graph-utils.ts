@@ -1,4 +1,5 @@
 /** Whole-graph queries and edits the passes share: who produces and who reads each value, renaming. */
+import { InternalError } from "../ir/errors.js";
 import { subgraphsOf, type Attr, type Graph, type Node } from "../ir/graph.js";
 
 /** Values a subgraph reads from enclosing scopes. */
@@ -86,4 +87,63 @@ export function replaceValue(g: Graph, from: string, to: string): Graph | null {
   if (t) valueTypes.set(from, t);
   valueTypes.delete(to);
   return { ...g, valueTypes, nodes: g.nodes.map((n) => renameInNode(n, rename)) };
+}
+
+/**
+ * `nodes` reordered so that every node comes after the producers of what it reads, keeping the
+ * given order wherever it already allows (the ready node that came first goes next).
+ */
+export function topologicalOrder(nodes: readonly Node[]): Node[] {
+  const producedBy = new Map<string, number>();
+  nodes.forEach((n, i) => n.outputs.forEach((o) => o !== "" && producedBy.set(o, i)));
+  const waiting = nodes.map(() => 0);
+  const readers: number[][] = nodes.map(() => []);
+  nodes.forEach((n, i) => {
+    for (const p of new Set(nodeReads(n).map((v) => producedBy.get(v)).filter((p): p is number => p !== undefined && p !== i))) {
+      waiting[i]!++;
+      readers[p]!.push(i);
+    }
+  });
+  const ready = new MinHeap();
+  waiting.forEach((w, i) => w === 0 && ready.push(i));
+  const out: Node[] = [];
+  while (ready.size > 0) {
+    const i = ready.pop();
+    out.push(nodes[i]!);
+    for (const r of readers[i]!) if (--waiting[r]! === 0) ready.push(r);
+  }
+  if (out.length !== nodes.length) throw new InternalError("topologicalOrder: the nodes have a cycle");
+  return out;
+}
+
+/** A binary min-heap of node indices. */
+class MinHeap {
+  private readonly items: number[] = [];
+  get size(): number { return this.items.length; }
+  push(x: number): void {
+    const a = this.items;
+    a.push(x);
+    for (let i = a.length - 1; i > 0;) {
+      const parent = (i - 1) >> 1;
+      if (a[parent]! <= a[i]!) break;
+      [a[parent], a[i]] = [a[i]!, a[parent]!];
+      i = parent;
+    }
+  }
+  pop(): number {
+    const a = this.items, top = a[0]!, last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      for (let i = 0; ;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < a.length && a[l]! < a[m]!) m = l;
+        if (r < a.length && a[r]! < a[m]!) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i]!, a[m]!];
+        i = m;
+      }
+    }
+    return top;
+  }
 }

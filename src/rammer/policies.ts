@@ -4,7 +4,7 @@
  * operators level by level (a wave holds the operators whose predecessors are all in earlier
  * waves), runs independent operators side by side on different vEUs, splits an operator into
  * more tasks only when its wave leaves vEUs idle, and places every task on the vEU that, by the
- * profiled costs, can finish it first. `opByOp` is the ablation: every operator split across all
+ * profiled costs, can finish it first (share v of an operator split across all vEUs on vEU v). `opByOp` is the ablation: every operator split across all
  * vEUs, each waiting for all of its predecessors' tasks, which is op-by-op execution as an
  * rProgram.
  */
@@ -70,7 +70,9 @@ export const wavefrontWith = ({ crossVeuMs }: WavefrontOptions): Policy => (ops,
       const tasks: { task: RTask; veu: number; finish: number }[] = [];
       for (const task of tasksOf(op, shares)) {
         const start = free.map((f, v) => Math.max(f, ...before.map((b) => b.finish + (b.veu === v ? 0 : crossVeuMs))));
-        const v = argmin(start);
+        // Split across every vEU, share v runs on vEU v: an RNN step's slice of the weights then
+        // stays in that vEU's cache from one step to the next.
+        const v = shares === veus ? task.share : argmin(start);
         p.wait(v, before.map((b) => b.task));
         p.append(task, v);
         free[v] = start[v]! + costOf(op, shares);

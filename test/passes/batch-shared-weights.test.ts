@@ -32,12 +32,33 @@ describe("batch-shared-weights", () => {
     assertSameOutputs(m, { ...m, graph: g }, new Map([["x", rand([4, 6], 7)]]));
   });
 
-  it("leaves products over values that are not rows of one matrix alone", () => {
+  it("stacks separate rows that do not depend on the group's products, and leaves a fed-back row alone", () => {
+    // y0 = x W and z = relu(x) W are independent; y1 = tanh(y0) W reads y0, so it stays a product of its own.
     const b = new GraphBuilder("t", { "": 17 });
     const x = b.input("x", "float32", [1, 6]);
-    const w = b.weight("W", rand([6, 5], 1));
-    b.output(b.node("MatMul", [x, w]));
+    const w = b.weight("W", rand([6, 6], 1));
+    const y0 = b.node("MatMul", [x, w]);
+    const y1 = b.node("MatMul", [b.node("Tanh", [y0]), w]);
+    b.output(y1);
     b.output(b.node("MatMul", [b.node("Relu", [x]), w]));
+    const m = typed(b.build());
+    const g = eliminateDeadCode(batchSharedWeights.run(m).graph);
+    const products = g.nodes.filter((n) => n.op === "MatMul");
+    assert.equal(products.length, 2, opsOf({ ...m, graph: g }).join(" "));
+    assert.equal(g.nodes.filter((n) => n.op === "Concat").length, 1);
+    // The stacked product comes after both of its rows' producers (the graph was reordered).
+    const at = (v: string) => g.nodes.findIndex((n) => n.outputs.includes(v));
+    const concat = g.nodes.find((n) => n.op === "Concat")!;
+    assert.ok(concat.inputs.every((v) => v === "x" || at(v) < at(concat.outputs[0]!)));
+    assertSameOutputs(m, { ...m, graph: g }, new Map([["x", rand([1, 6], 7)]]));
+  });
+
+  it("leaves products alone when every row depends on the one before (a decoder's feedback)", () => {
+    const b = new GraphBuilder("t", { "": 17 });
+    let y = b.input("x", "float32", [1, 6]);
+    const w = b.weight("W", rand([6, 6], 1));
+    for (let t = 0; t < 3; t++) y = b.node("Tanh", [b.node("MatMul", [y, w])]);
+    b.output(y);
     const m = typed(b.build());
     assert.equal(batchSharedWeights.run(m).graph, m.graph);
   });
