@@ -4,7 +4,7 @@
  * constant split off the part the divisor divides when the rest provably lies in [0, k); and
  * comparisons, min and max fold when the variable ranges (loop extents) decide them.
  */
-import { type Expr, FALSE, TRUE, add, lit, mapExpr, mod, mul, sub } from "./expr.js";
+import { type Expr, FALSE, TRUE, add, div, lit, mapExpr, mod, mul, sub } from "./expr.js";
 
 /** Inclusive integer range. */
 export interface Range { readonly lo: number; readonly hi: number }
@@ -169,10 +169,26 @@ function foldDivMod(op: "/" | "%", a: Expr, k: number, ranges: Ranges): Expr | u
   const rc = ((l.c % k) + k) % k;
   const rest = fromLinear({ terms: r, c: rc });
   const rr = rangeOf(rest, ranges);
-  if (!rr || rr.lo < 0 || rr.hi >= k) return undefined;
+  if (!rr || rr.lo < 0 || rr.hi >= k) return foldCommonFactor(op, l, k);
   // Exact division of each coefficient (scaling by 1/k rounds: 49 * (1/49) is 0.9999999999999999).
   return op === "%" ? rest : fromLinear({ terms: new Map([...q].map(([x, c]) => [x, c / k])), c: (l.c - rc) / k });
 }
+
+/**
+ * (m*a + c) / k = a / (k/m) and (m*a + c) % k = m*(a % (k/m)) + c when m divides every
+ * coefficient of a's terms, m divides k, and 0 <= c < m: a grouped convolution's group of a
+ * register tile's channel blocks, floor((4*(obo*T + obi)) / OCG), becomes obo / (OCG / 4T), the
+ * same for every block of the tile.
+ */
+function foldCommonFactor(op: "/" | "%", l: Linear, k: number): Expr | undefined {
+  const m = [...l.terms.values()].reduce((g, c) => gcd(g, Math.abs(c)), 0);
+  if (m <= 1 || k % m !== 0 || l.c < 0 || l.c >= m) return undefined;
+  const a = fromLinear({ terms: new Map([...l.terms].map(([x, c]) => [x, c / m])), c: 0 }), q = k / m;
+  if (op === "/") return q === 1 ? a : div(a, q);
+  return q === 1 ? lit(l.c, "int") : add(mul(mod(a, q), m), l.c);
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 export function evalBinary(op: string, a: number, b: number, int: boolean): number {
   switch (op) {

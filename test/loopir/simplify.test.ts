@@ -50,6 +50,19 @@ describe("simplify", () => {
     assert.equal(s(div(add(mul(o, 49), add(i, 49)), 49)), "o + 1");
   });
 
+  it("folds (m*a + c)/k and %k when m divides k and 0 <= c < m (a grouped convolution's group per tile)", () => {
+    // floor((16*x + 12) / 128) = floor(x / 8) for every integer x, negative too.
+    assert.equal(s(div(add(mul(x, 16), 12), 128)), "x / 8");
+    assert.equal(s(mod(add(mul(x, 16), 12), 128)), "x % 8 * 16 + 12");
+    assert.equal(s(div(add(mul(x, 16), 12), 16)), "x");
+    assert.equal(s(div(add(mul(x, 16), 16), 128)), "(x * 16 + 16) / 128"); // c = m may cross a multiple of k
+    assert.equal(s(div(add(mul(x, 16), 4), 24)), "(x * 16 + 4) / 24"); // 16 does not divide 24
+    for (let v = -40; v <= 40; v++) {
+      assert.equal(Math.floor((16 * v + 12) / 128), Math.floor(v / 8));
+      assert.equal((((16 * v + 12) % 128) + 128) % 128, ((v % 8) + 8) % 8 * 16 + 12);
+    }
+  });
+
   it("decides comparisons, min and max from ranges", () => {
     assert.equal(simplify(lt(add(mul(o, 4), i), 40), ranges), TRUE);
     assert.equal(simplify(lt(add(mul(o, 4), i), 0), ranges), FALSE);
