@@ -171,7 +171,10 @@ function channelsLastConv(spec: ConvSpec, d: { n: number; h: number; wd: number;
   const [kh, kw] = spec.kernel, [sy, sx] = spec.strides, [dy, dx] = spec.dilations;
   const [top, left, bottom] = spec.pads;
   const c = x.shape[1]! * LANES, ocg = spec.outChannels / group;
-  const divisor = tile(ow, ocb);
+  // A register tile's channel blocks stay inside one group, so they share its input broadcasts
+  // (the group is then one expression per tile: see foldCommonFactor in loopir/simplify.ts).
+  const tileBlocks = group > 1 && ocg % LANES === 0 ? ocg / LANES : ocb;
+  const divisor = tile(ow, tileBlocks);
   if (kh === 1 && kw === 1 && spec.pads.every((p) => p === 0) && divisor.owt * divisor.ocbt === ACCUMULATORS && divisor.owt + divisor.ocbt <= 6
     && (divisor.ocbt + 1) * (icg / LANES) * CACHE_LINE <= DIRECT_1X1_LINES_BYTES) {
     // A 1x1 convolution without padding needs no copy: with the lane of the input block as the
@@ -190,7 +193,7 @@ function channelsLastConv(spec: ConvSpec, d: { n: number; h: number; wd: number;
     const out = compute(name, [n, ocb, oh, ow, LANES], (...ix) => (spec.epilogue ?? ((v) => v))(acc.at(...ix), ix));
     return { outputs: [out], steps: convSteps(out, acc, undefined, divisor, false, ["rl", "rb"]) };
   }
-  const t = pixelTile(ow, ocb);
+  const t = pixelTile(ow, tileBlocks);
   const owp = Math.ceil(ow / t.owt) * t.owt;
   // An unpadded 1x1 convolution reads only the pixels its strides land on: the copy takes just
   // those (and the convolution then runs with unit strides on it).
@@ -231,7 +234,7 @@ function channelsLastConv(spec: ConvSpec, d: { n: number; h: number; wd: number;
 }
 
 /**
- * OWT pixels x OCBT channel blocks with at most 8 accumulators, OCBT dividing the blocks: the
+ * OWT pixels x OCBT channel blocks with at most 8 accumulators, OCBT dividing the blocks (of a group): the
  * fewest loads per multiply-add, (OWT + OCBT) / (OWT * OCBT), counting the padded pixels of the
  * last tile as work.
  */
