@@ -151,7 +151,10 @@ function gemmSteps(out: Tensor, acc: Tensor, packs: readonly (Tensor | undefined
   const panels = Math.ceil(out.shape[r - 1]! / t.nr);
   // Column panels in blocks: a row tile of A (MR x K) then serves a whole block of panels from
   // L1 instead of being reread from L3 for every panel; the block of packed B stays in L2.
-  const block = t.packB ? Math.max(1, Math.min(Math.floor(PANEL_BLOCK_BYTES / (k * t.nr * 4)), Math.ceil(panels / MIN_PARALLEL_BLOCKS))) : 1;
+  // The block divides the panels: a tail block would put a bounds test around the tile loops.
+  const limit = t.packB ? Math.max(1, Math.min(Math.floor(PANEL_BLOCK_BYTES / (k * t.nr * 4)), Math.ceil(panels / MIN_PARALLEL_BLOCKS))) : 1;
+  let block = limit;
+  while (panels % block !== 0) block--;
   const tileLoop = block > 1 ? `${nj}.outer.inner` : `${mi}.outer`;
   const steps: Step[] = [
     { kind: "tile", stage: o, x: mi, y: nj, xFactor: t.mr, yFactor: t.nr },
