@@ -74,7 +74,9 @@ export function conv2dKernel(spec: ConvSpec): Kernel {
   const oh = Math.floor((h + top + bottom - dy * (kh - 1) - 1) / sy) + 1, ow = Math.floor((wd + left + right - dx * (kw - 1) - 1) / sx) + 1;
   if (oh < 1 || ow < 1) fail("the output is empty");
 
-  const broadcast = ocg % LANES === 0, depthwise = icg === 1 && ocg === 1;
+  // The 4 lanes of an output block read one input channel when they are in one group: always
+  // with one group (padding lanes past OC have zero weights), else when groups hold whole blocks.
+  const broadcast = group === 1 || ocg % LANES === 0, depthwise = icg === 1 && ocg === 1;
   if (broadcast && icg % LANES === 0) return channelsLastConv(spec, { n, h, wd, oh, ow, icg, ocb });
 
   // A zero-bordered copy of the input when there is padding.

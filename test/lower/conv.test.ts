@@ -93,6 +93,12 @@ describe("conv2dKernel against a plain reference", { timeout: 300_000 }, () => {
     { n: 1, ic: 8, oc: 16, h: 5, w: 7, k: [1, 3], s: [1, 2], p: [0, 1, 0, 0], d: [1, 1], g: 2, bias: true },
     { n: 1, ic: 16, oc: 8, h: 7, w: 7, k: [1, 1], s: [2, 2], p: [0, 0, 0, 0], d: [1, 1], g: 1 },
     { n: 1, ic: 4, oc: 4, h: 3, w: 13, k: [2, 2], s: [1, 3], p: [0, 0, 1, 1], d: [1, 1], g: 1 },
+    // One group with output channels that are not whole blocks (BlazeFace's 36 -> 42), and
+    // groups of whole blocks whose tiles must not straddle two groups (AlexNet's, ShuffleNet's).
+    { n: 1, ic: 12, oc: 10, h: 6, w: 7, k: [1, 1], s: [1, 1], p: [0, 0, 0, 0], d: [1, 1], g: 1, bias: true },
+    { n: 1, ic: 8, oc: 7, h: 5, w: 5, k: [3, 3], s: [1, 1], p: [1, 1, 1, 1], d: [1, 1], g: 1 },
+    { n: 1, ic: 16, oc: 48, h: 5, w: 6, k: [3, 3], s: [1, 1], p: [1, 1, 1, 1], d: [1, 1], g: 2, bias: true },
+    { n: 1, ic: 24, oc: 48, h: 4, w: 9, k: [1, 1], s: [1, 1], p: [0, 0, 0, 0], d: [1, 1], g: 3 },
     // Strided unpadded 1x1 convolutions copy only the pixels they read.
     { n: 1, ic: 8, oc: 8, h: 6, w: 5, k: [1, 1], s: [2, 2], p: [0, 0, 0, 0], d: [1, 1], g: 1, bias: true },
     { n: 2, ic: 12, oc: 4, h: 5, w: 7, k: [1, 1], s: [1, 2], p: [0, 0, 0, 0], d: [1, 1], g: 1 },
