@@ -12,12 +12,12 @@
  * over the pixels). Padding is a zero-bordered copy of the input made before the product, so the
  * inner loop never tests bounds.
  *
- * Convolutions whose groups hold whole blocks of channels (ResNet's, VGG's, SqueezeNet's...)
- * take `channelsLastConv` below instead: the same register tile over a channels-last copy, so
+ * Convolutions whose groups hold whole blocks of channels (ResNet's, VGG's, SqueezeNet's...),
+ * and every convolution with one group, take `channelsLastConv` below instead: the same register tile over a channels-last copy, so
  * that the reduction is one long linear loop, the GEMM micro-kernel's shape.
  *
- * Groups: when a group's output channels fill whole blocks, the 4 lanes share one input channel
- * (a broadcast); depthwise (one input and one output channel per group) reads 4 input channels
+ * Groups: with one group, or when a group's output channels fill whole blocks, the 4 lanes
+ * share one input channel (a broadcast); depthwise (one input and one output channel per group) reads 4 input channels
  * as one vector, lane for lane; other groupings are correct but run lane by lane.
  */
 import { KilnError } from "../ir/errors.js";
@@ -77,7 +77,9 @@ export function conv2dKernel(spec: ConvSpec): Kernel {
   // The 4 lanes of an output block read one input channel when they are in one group: always
   // with one group (padding lanes past OC have zero weights), else when groups hold whole blocks.
   const broadcast = group === 1 || ocg % LANES === 0, depthwise = icg === 1 && ocg === 1;
-  if (broadcast && icg % LANES === 0) return channelsLastConv(spec, { n, h, wd, oh, ow, icg, ocb });
+  // With one group, input channels need not be whole blocks: the reduction runs over the real
+  // channels only and never reads the padding lanes of the last input block.
+  if (broadcast && (icg % LANES === 0 || group === 1)) return channelsLastConv(spec, { n, h, wd, oh, ow, icg, ocb });
 
   // A zero-bordered copy of the input when there is padding.
   const padded = top + left + bottom + right > 0;
@@ -155,7 +157,8 @@ function convSteps(out: Tensor, acc: Tensor, pad: Tensor | undefined, t: { owt: 
 
 /**
  * Convolutions whose groups hold whole blocks of 4 input and output channels (every
- * convolution of ResNet, VGG, SqueezeNet...): the input is first copied to a zero-bordered
+ * convolution of ResNet, VGG, SqueezeNet...), or with one group and any channel counts (a
+ * network's first convolution over 3 channels): the input is first copied to a zero-bordered
  * channels-last buffer xc[n, y, x, c], so that one reduction step is a GEMM micro-kernel step:
  * OWT broadcasts of consecutive channels xc[n, iy, ix, c] (4 bytes apart from one step to the
  * next) and OCBT weight vectors w[ob, ky, kx, c, 0..3] (16 bytes apart), and the innermost
@@ -177,7 +180,7 @@ function channelsLastConv(spec: ConvSpec, d: { n: number; h: number; wd: number;
   // (the group is then one expression per tile: see foldCommonFactor in loopir/simplify.ts).
   const tileBlocks = group > 1 && ocg % LANES === 0 ? ocg / LANES : ocb;
   const divisor = tile(ow, tileBlocks);
-  if (kh === 1 && kw === 1 && spec.pads.every((p) => p === 0) && divisor.owt * divisor.ocbt === ACCUMULATORS && divisor.owt + divisor.ocbt <= 6
+  if (kh === 1 && kw === 1 && spec.pads.every((p) => p === 0) && icg % LANES === 0 && divisor.owt * divisor.ocbt === ACCUMULATORS && divisor.owt + divisor.ocbt <= 6
     && (divisor.ocbt + 1) * (icg / LANES) * CACHE_LINE <= DIRECT_1X1_LINES_BYTES) {
     // A 1x1 convolution without padding needs no copy: with the lane of the input block as the
     // outer reduction loop and the block inner, both the broadcasts x[n, rb, oy, ox, rl] and the
@@ -214,7 +217,7 @@ function channelsLastConv(spec: ConvSpec, d: { n: number; h: number; wd: number;
   });
 
   // One reduction axis over (kx, c) when both indices are linear in kx*C + c.
-  const fused = dx === 1 && group === 1;
+  const fused = dx === 1 && group === 1 && icg === c;
   const ky = reduceAxis(kh, "ky");
   const kx = fused ? undefined : reduceAxis(kw, "kx");
   const r = reduceAxis(fused ? kw * icg : icg, "r");

@@ -97,6 +97,9 @@ describe("conv2dKernel against a plain reference", { timeout: 300_000 }, () => {
     // groups of whole blocks whose tiles must not straddle two groups (AlexNet's, ShuffleNet's).
     { n: 1, ic: 12, oc: 10, h: 6, w: 7, k: [1, 1], s: [1, 1], p: [0, 0, 0, 0], d: [1, 1], g: 1, bias: true },
     { n: 1, ic: 8, oc: 7, h: 5, w: 5, k: [3, 3], s: [1, 1], p: [1, 1, 1, 1], d: [1, 1], g: 1 },
+    // One group and input channels that are not whole blocks (a first convolution over RGB, BlazeFace's 42 -> 48).
+    { n: 1, ic: 6, oc: 8, h: 5, w: 8, k: [1, 1], s: [1, 1], p: [0, 0, 0, 0], d: [1, 1], g: 1, bias: true },
+    { n: 1, ic: 3, oc: 8, h: 9, w: 9, k: [5, 5], s: [2, 2], p: [2, 2, 2, 2], d: [1, 1], g: 1 },
     { n: 1, ic: 16, oc: 48, h: 5, w: 6, k: [3, 3], s: [1, 1], p: [1, 1, 1, 1], d: [1, 1], g: 2, bias: true },
     { n: 1, ic: 24, oc: 48, h: 4, w: 9, k: [1, 1], s: [1, 1], p: [0, 0, 0, 0], d: [1, 1], g: 3 },
     // Strided unpadded 1x1 convolutions copy only the pixels they read.
