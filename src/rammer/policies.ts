@@ -2,9 +2,11 @@
  * Scheduling policies: functions from rOperators (in a topological order) and a vEU count to an
  * rProgram, built only through Append and Wait. `wavefront` is Rammer's default: it takes the
  * operators level by level (a wave holds the operators whose predecessors are all in earlier
- * waves), runs independent operators side by side on different vEUs, splits an operator into
- * more tasks only when its wave leaves vEUs idle, and places every task on the vEU that, by the
- * profiled costs, can finish it first (share v of an operator split across all vEUs on vEU v). `opByOp` is the ablation: every operator split across all
+ * waves) and plans each wave two ways, keeping the one that finishes it first by the profiled
+ * costs: independent operators side by side on different vEUs (an operator split only when
+ * its wave leaves vEUs idle), or each operator split into the tasks that finish it first. Every
+ * task goes to the vEU that can finish it first (share v of an operator split across all vEUs
+ * on vEU v). `opByOp` is the ablation: every operator split across all
  * vEUs, each waiting for all of its predecessors' tasks, which is op-by-op execution as an
  * rProgram.
  */
@@ -58,31 +60,63 @@ export const wavefrontWith = ({ crossVeuMs }: WavefrontOptions): Policy => (ops,
   const waves: ROperator[][] = [];
   for (const op of ops) (waves[level.get(op.id)!] ??= []).push(op);
 
-  const free = new Array<number>(veus).fill(0);
+  let free = new Array<number>(veus).fill(0);
   /** Each scheduled task with its vEU and estimated finish, by operator. */
-  const placed = new Map<number, { task: RTask; veu: number; finish: number }[]>();
+  const placed = new Map<number, Placement[]>();
   for (const wave of waves) {
-    // Split only to fill the vEUs this wave leaves idle; never beyond what still pays.
-    const share = Math.max(1, Math.floor(veus / wave.length));
-    for (const op of [...wave].sort((a, b) => costOf(b, 1) - costOf(a, 1))) {
-      const shares = bestShares(op, granularities(veus).filter((s) => s <= share));
+    // Two plans for the wave, the one that finishes it first kept: side by side (split only to
+    // fill the vEUs the wave leaves idle: branches of similar cost, or splits that do not pay),
+    // and each operator at the granularity that finishes it first (a heavy branch next to a
+    // light one is split rather than left to hold one vEU while the others idle).
+    const plans = [planWave(wave, Math.max(1, Math.floor(veus / wave.length)), false), planWave(wave, veus, true)];
+    const best = plans.reduce((a, b) => (Math.max(...b.free) < Math.max(...a.free) - 1e-9 ? b : a));
+    for (const { op, tasks } of best.ops) {
       const before = op.deps.flatMap((d) => placed.get(d)!);
-      const tasks: { task: RTask; veu: number; finish: number }[] = [];
-      for (const task of tasksOf(op, shares)) {
-        const start = free.map((f, v) => Math.max(f, ...before.map((b) => b.finish + (b.veu === v ? 0 : crossVeuMs))));
-        // Split across every vEU, share v runs on vEU v: an RNN step's slice of the weights then
-        // stays in that vEU's cache from one step to the next.
-        const v = shares === veus ? task.share : argmin(start);
-        p.wait(v, before.map((b) => b.task));
-        p.append(task, v);
-        free[v] = start[v]! + costOf(op, shares);
-        tasks.push({ task, veu: v, finish: free[v]! });
+      for (const t of tasks) {
+        p.wait(t.veu, before.map((b) => b.task));
+        p.append(t.task, t.veu);
       }
       placed.set(op.id, tasks);
     }
+    free = best.free;
   }
   return p;
+
+  /** The wave's operators (costliest first) placed on a copy of the vEUs' free times. */
+  function planWave(wave: readonly ROperator[], maxShares: number, earliestFinish: boolean) {
+    const f = [...free];
+    const out: { op: ROperator; tasks: Placement[] }[] = [];
+    for (const op of [...wave].sort((a, b) => costOf(b, 1) - costOf(a, 1))) {
+      const before = op.deps.flatMap((d) => placed.get(d)!); // earlier waves: a wave's operators are independent
+      const options = granularities(veus).filter((s) => s <= maxShares);
+      const place = (shares: number) => {
+        const g = [...f];
+        const tasks = tasksOf(op, shares).map((task): Placement => {
+          const start = g.map((x, v) => Math.max(x, ...before.map((b) => b.finish + (b.veu === v ? 0 : crossVeuMs))));
+          // Split across every vEU, share v runs on vEU v: an RNN step's slice of the weights
+          // then stays in that vEU's cache from one step to the next.
+          const v = shares === veus ? task.share : argmin(start);
+          g[v] = start[v]! + costOf(op, shares);
+          return { task, veu: v, finish: g[v]! };
+        });
+        return { tasks, free: g, finish: Math.max(...tasks.map((t) => t.finish)) };
+      };
+      let chosen;
+      if (earliestFinish) {
+        // A finer split must gain a tenth of the operator's time to be worth its waits.
+        for (const s of options) {
+          const c = place(s);
+          if (!chosen || c.finish < chosen.finish - 0.1 * costOf(op, 1)) chosen = c;
+        }
+      } else chosen = place(bestShares(op, options));
+      f.splice(0, veus, ...chosen!.free);
+      out.push({ op, tasks: chosen!.tasks });
+    }
+    return { ops: out, free: f };
+  }
 };
+
+interface Placement { readonly task: RTask; readonly veu: number; readonly finish: number }
 
 export const wavefront: Policy = wavefrontWith({ crossVeuMs: 0.01 });
 

@@ -89,4 +89,21 @@ describe("rProgram", () => {
     assert.ok(w.waits < o.waits / 5, `wavefront ${w.waits} waits, op-by-op ${o.waits}`);
     assert.ok(simulate(w, ops).makespan < simulate(o, ops).makespan, "wavefront is not faster");
   });
+
+  it("wavefront splits a heavy branch beside a light one instead of leaving a vEU idle (SqueezeNet's expand convolutions)", () => {
+    // A stem, then a 3x3 branch nine times the cost of its 1x1 sibling; both split well.
+    const cost = (c: number) => new Map([[1, c], [2, c / 2 + 0.01]]);
+    const ops: ROperator[] = [
+      { id: 0, deps: [], cost: cost(1) },
+      { id: 1, deps: [0], cost: cost(9) },
+      { id: 2, deps: [0], cost: cost(1) },
+      { id: 3, deps: [1, 2], cost: cost(1) },
+    ];
+    const w = wavefront(ops, 2);
+    assertHonoured(w, ops);
+    const shares = w.lists.flat().filter((e) => e.kind === "task" && e.task.op === 1).length;
+    assert.equal(shares, 2, "the heavy branch runs as one task");
+    // Side by side would take 1 + 9 + 1 (the heavy branch alone on one vEU); split, about 6.5.
+    assert.ok(simulate(w, ops).makespan < 7, `makespan ${simulate(w, ops).makespan}`);
+  });
 });
