@@ -208,8 +208,8 @@ export interface RammerSchedule {
   readonly veus: number;
 }
 
-/** Bytes of one launch's counters: a cache line per vEU (no false sharing), and one for the blocked count. */
-const counterBytes = (veus: number) => (veus + 1) * ALIGN;
+/** Bytes of one launch's counters: a cache line per vEU (no false sharing), one for the blocked count, one for the sleepers. */
+const counterBytes = (veus: number) => (veus + 2) * ALIGN;
 
 /**
  * The Rammer executor's program: kernels profiled on this machine, every run of kernel steps
@@ -236,7 +236,7 @@ export async function scheduleRammer(compiled: CompiledModel, veus: number, poli
   const counters = launches.map((_, i) => base + i * counterBytes(veus));
   const module = compiled.withLaunches(launches.map((l, i) => ({
     lists: l.program.lists.map((list) => list.map((e) => (e.kind === "wait" ? e : { kind: "task" as const, kernel: l.kernels[e.task.op]!, share: e.task.share, shares: e.task.shares }))),
-    layout: { counters: counters[i]!, stride: ALIGN, blocked: counters[i]! + veus * ALIGN },
+    layout: { counters: counters[i]!, stride: ALIGN, blocked: counters[i]! + veus * ALIGN, sleepers: counters[i]! + (veus + 1) * ALIGN },
   })), align(base + launches.length * counterBytes(veus)));
 
   let launch = 0;

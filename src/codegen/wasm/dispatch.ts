@@ -10,9 +10,14 @@
  * reads the new count synchronizes with that add, so every plain store of the task (and of
  * everything that vEU ran before it) happens-before the waiter's next plain loads. Counters are
  * reset by the launching thread before it publishes the launch (the pool's epoch is an atomic),
- * so no worker reads a stale count. A waiter that blocks names the value it saw, and every add
- * is followed by a notify, so it cannot sleep through the count it needs; the wait also has a
- * timeout, a guard against a lost wake-up costing more than a millisecond.
+ * so no worker reads a stale count. A waiter that blocks first counts itself in `sleepers`,
+ * then reads the counter again and blocks naming the value it saw; a task's end notifies only
+ * when it reads `sleepers` as nonzero after its add (a notify enters the engine's futex table
+ * under a lock, which most task ends can skip). It cannot sleep through the count it needs: in
+ * the single total order of these atomics, either the notifier's read of `sleepers` comes after
+ * the waiter's count (so it notifies, and a wait that starts later sees the new value and does
+ * not block), or it comes before, and then so does the add, which the waiter's second read sees.
+ * The wait also has a timeout, a guard against a lost wake-up costing more than a millisecond.
  */
 import type { FunctionBuilder } from "./function.js";
 import type { ModuleBuilder } from "./module.js";
@@ -27,6 +32,8 @@ export interface DispatchLayout {
   readonly stride: number;
   /** An i32 cell counting waits that found their count not yet reached (synchronisations). */
   readonly blocked: number;
+  /** An i32 cell counting the waiters that may be blocked in memory.atomic.wait32. */
+  readonly sleepers: number;
 }
 
 /** Spins before blocking (~50 µs, as the pool does: a wake-up from a block costs 20-55 µs). */
@@ -46,7 +53,10 @@ export function emitDispatch(m: ModuleBuilder, kernels: readonly FunctionBuilder
         fb.call(kernels[e.kernel]!);
         const at = layout.counters + v * layout.stride;
         fb.i32Const(at); fb.i32Const(1); fb.mem("i32.atomic.rmw.add", { offset: 0 }); fb.drop();
+        fb.i32Const(layout.sleepers); fb.mem("i32.atomic.load", { offset: 0 });
+        fb.if();
         fb.i32Const(at); fb.i32Const(0x7fffffff); fb.mem("memory.atomic.notify", { offset: 0 }); fb.drop();
+        fb.end();
       } else emitWait(fb, spins, layout, e.veu, e.count);
     }
     fb.return();
@@ -67,9 +77,13 @@ function emitWait(fb: FunctionBuilder, spins: ReturnType<FunctionBuilder["local"
   reached(); fb.brIf(done);
   fb.localGet(spins); fb.i32Const(1); fb.op("i32.add"); fb.localTee(spins);
   fb.i32Const(SPIN_LIMIT); fb.op("i32.lt_u"); fb.brIf(spin);
-  // Block until the counter changes from the value just seen (or the timeout), then look again.
+  // Count in as a sleeper, look again, and block until the counter changes from the value just
+  // seen (or the timeout); then count out and look again.
+  const sleepers = (delta: number) => { fb.i32Const(layout.sleepers); fb.i32Const(delta); fb.mem("i32.atomic.rmw.add", { offset: 0 }); fb.drop(); };
+  sleepers(1);
   fb.i32Const(at); fb.i32Const(at); fb.mem("i32.atomic.load", { offset: 0 }); fb.i64Const(TIMEOUT_NS);
   fb.mem("memory.atomic.wait32", { offset: 0 }); fb.drop();
+  sleepers(-1);
   fb.br(spin);
   fb.end();
   fb.end();
