@@ -9,6 +9,7 @@ import { describe, it } from "node:test";
 import { join } from "node:path";
 import { InferenceSession } from "../../src/api.js";
 import { runConformance } from "../../src/cli/conformance.js";
+import { type Policy, opByOp } from "../../src/rammer/policies.js";
 import type { Model } from "../../src/ir/graph.js";
 import { rng } from "../../src/ir/random.js";
 import type { Tensor } from "../../src/ir/tensor.js";
@@ -66,4 +67,21 @@ describe("Rammer executor", { timeout: 900_000 }, () => {
       }
     });
   }
+
+  it("plans with the policy given in SessionOptions (here the op-by-op ablation: every task split across all vEUs)", async () => {
+    const model = SMALL["seq2seq"]!.build(), feeds = feedsFor(model);
+    let planned = 0;
+    const policy: Policy = (ops, veus) => { planned++; return opByOp(ops, veus); };
+    const [ref, s] = [await InferenceSession.create(model, { threads: 2, executor: "op-by-op" }), await InferenceSession.create(model, { threads: 2, executor: "rammer", policy })];
+    try {
+      assertSame(await s.run(feeds), await ref.run(feeds), "op-by-op policy");
+      const c = await s.compiledFor(new Map(Object.entries(feeds)));
+      assert.ok(c.kind === "compiled" && c.rammer);
+      assert.equal(planned, c.rammer.launches.length);
+      const tasks = c.rammer.launches.flatMap((l) => l.program.lists.flat()).filter((e) => e.kind === "task");
+      assert.ok(tasks.length > 0 && tasks.every((e) => e.kind === "task" && e.task.shares === 2));
+    } finally {
+      await Promise.all([ref.release(), s.release()]);
+    }
+  });
 });
