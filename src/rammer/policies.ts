@@ -70,8 +70,7 @@ export const wavefrontWith = ({ crossVeuMs }: WavefrontOptions): Policy => (ops,
     // light one is split rather than left to hold one vEU while the others idle).
     const plans = [planWave(wave, Math.max(1, Math.floor(veus / wave.length)), false), planWave(wave, veus, true)];
     const best = plans.reduce((a, b) => (Math.max(...b.free) < Math.max(...a.free) - 1e-9 ? b : a));
-    for (const { op, tasks } of best.ops) {
-      const before = op.deps.flatMap((d) => placed.get(d)!);
+    for (const { op, before, tasks } of best.ops) {
       for (const t of tasks) {
         p.wait(t.veu, before.map((b) => b.task));
         p.append(t.task, t.veu);
@@ -84,8 +83,8 @@ export const wavefrontWith = ({ crossVeuMs }: WavefrontOptions): Policy => (ops,
 
   /** The wave's operators (costliest first) placed on a copy of the vEUs' free times. */
   function planWave(wave: readonly ROperator[], maxShares: number, earliestFinish: boolean) {
-    const f = [...free];
-    const out: { op: ROperator; tasks: Placement[] }[] = [];
+    let f = [...free];
+    const out: { op: ROperator; before: Placement[]; tasks: Placement[] }[] = [];
     for (const op of [...wave].sort((a, b) => costOf(b, 1) - costOf(a, 1))) {
       const before = op.deps.flatMap((d) => placed.get(d)!); // earlier waves: a wave's operators are independent
       const options = granularities(veus).filter((s) => s <= maxShares);
@@ -101,16 +100,12 @@ export const wavefrontWith = ({ crossVeuMs }: WavefrontOptions): Policy => (ops,
         });
         return { tasks, free: g, finish: Math.max(...tasks.map((t) => t.finish)) };
       };
-      let chosen;
-      if (earliestFinish) {
-        // A finer split must gain a tenth of the operator's time to be worth its waits.
-        for (const s of options) {
-          const c = place(s);
-          if (!chosen || c.finish < chosen.finish - 0.1 * costOf(op, 1)) chosen = c;
-        }
-      } else chosen = place(bestShares(op, options));
-      f.splice(0, veus, ...chosen!.free);
-      out.push({ op, tasks: chosen!.tasks });
+      // Earliest finish: a finer split must gain a tenth of the operator's time to be worth its waits.
+      const chosen = earliestFinish
+        ? options.map(place).reduce((best, c) => (c.finish < best.finish - 0.1 * costOf(op, 1) ? c : best))
+        : place(bestShares(op, options));
+      f = chosen.free;
+      out.push({ op, before, tasks: chosen.tasks });
     }
     return { ops: out, free: f };
   }
