@@ -8,15 +8,23 @@
  * - separate [1, K] values, none computed from any of the group's products: they are
  *   concatenated first. The input projections of a stacked RNN's upper layers (x_t = the layer
  *   below's h_t); a decoder that feeds its output back (x_t computed from step t-1) stays as it is.
- * Either way W is read once, in a matrix product, instead of T matrix-vector products that
- * each stream all of W from memory. The graph is then put back in topological order (upper
- * layers now wait for the whole layer below, so the layers run one after another).
+ * Either way W is read once per product, in a matrix product, instead of T matrix-vector
+ * products that each stream all of W from memory; separate rows go at most MAX_ROWS to a
+ * product. The graph is then put back in topological order.
  */
 import type { Graph, Model, Node } from "../ir/graph.js";
 import { Tensor } from "../ir/tensor.js";
 import { nodeReads, producers, topologicalOrder } from "./graph-utils.js";
 import type { Pass } from "./pass.js";
 
+/**
+ * Most rows stacked into one product of separate rows, the rows split evenly (100 steps: four
+ * products of 25). A product of 32 rows already reads W once per 32 rows, while the layer above
+ * can start after a quarter of the sequence instead of all of it: the layers form a pipeline
+ * whose stages a parallel scheduler runs side by side (Rammer's wavefront). A product of all
+ * the rows would leave each layer's recurrent chain alone on the machine.
+ */
+const MAX_ROWS = 32;
 const PRODUCTS: ReadonlySet<string> = new Set(["MatMul", "Gemm"]);
 
 /** The row t of a rank-2 value that `slice` takes, or undefined when it is anything else. */
@@ -74,8 +82,13 @@ function batch(g: Graph): Graph {
   const constants = new Map(g.initializers);
   const int64 = (name: string, value: number) => { constants.set(name, Tensor.fromNumbers("int64", [1], [value])); return name; };
   let fresh = 0;
-  for (const group of groups.values()) {
-    const members = group[0]!.slice ? group : independent(g, group);
+  const batches = [...groups.values()].flatMap((group) => {
+    if (group[0]!.slice) return [group];
+    const members = independent(g, group);
+    const products = Math.ceil(members.length / MAX_ROWS), rows = Math.ceil(members.length / products);
+    return Array.from({ length: products }, (_, i) => members.slice(i * rows, (i + 1) * rows));
+  });
+  for (const members of batches) {
     if (members.length < 2) continue;
     const first = members[0]!.node;
     const id = fresh++;

@@ -116,6 +116,25 @@ export function topologicalOrder(nodes: readonly Node[]): Node[] {
   return out;
 }
 
+/**
+ * The wave of each node: 0 for nodes that read no other node's output, otherwise one more than
+ * the latest wave among its producers. Nodes in one wave are independent of one another.
+ */
+export function waves(nodes: readonly Node[]): number[] {
+  const waveOf = new Map<string, number>();
+  return nodes.map((n) => {
+    const w = Math.max(-1, ...nodeReads(n).map((v) => waveOf.get(v) ?? -1)) + 1;
+    for (const o of n.outputs) if (o !== "") waveOf.set(o, w);
+    return w;
+  });
+}
+
+/** The nodes (in a topological order) sorted by wave, in their given order within a wave. */
+export function waveOrder(nodes: readonly Node[]): Node[] {
+  const w = waves(nodes);
+  return nodes.map((n, i) => ({ n, w: w[i]!, i })).sort((a, b) => a.w - b.w || a.i - b.i).map((x) => x.n);
+}
+
 /** A binary min-heap of node indices. */
 class MinHeap {
   private readonly items: number[] = [];

@@ -1,9 +1,13 @@
 /**
- * Static memory planning. Given a graph (normally the fused graph) and its node order as the
- * schedule, every value a node produces gets an offset in one activation arena:
- *   - lifetimes run from the producing step to the last reading step (graph outputs to the end);
- *   - a kernel may write its output over an input that dies at that step, has the same shape,
- *     and is read only elementwise (in-place), so the two share one buffer;
+ * Static memory planning. Given a graph (normally the fused graph) with its nodes in wave order
+ * (graph-utils `waveOrder`), every value a node produces gets an offset in one activation arena:
+ *   - lifetimes are measured in waves, not in steps: a value lives from its producer's wave to its
+ *     last reader's wave (graph outputs to the end). Two values share memory only when one's last
+ *     reader is in an earlier wave than the other's producer, so the writer of the second never
+ *     has to wait for a node of its own wave or a later one: nodes a parallel scheduler would run
+ *     side by side stay independent (Rammer), and running the nodes in order is still correct;
+ *   - a kernel may write its output over an input that it alone reads in its wave and that dies
+ *     there, has the same shape, and is read only elementwise (in-place), so the two share one buffer;
  *   - buffers are placed greedily, each in the smallest gap left by the buffers whose lifetimes
  *     overlap it (best fit), under a few orders (largest first, ...), keeping the best plan.
  * Weights (initializers) live apart from the arena and are not planned. Shapes with symbols give
@@ -11,10 +15,10 @@
  */
 import { DTYPE_INFO } from "../ir/dtype.js";
 import { evalDim } from "../ir/dim.js";
-import { ModelError } from "../ir/errors.js";
+import { InternalError, ModelError } from "../ir/errors.js";
 import { subgraphsOf, type Graph, type Node } from "../ir/graph.js";
 import { NONDETERMINISTIC_OPS, patternOf } from "../ops/registry.js";
-import { nodeReads } from "./graph-utils.js";
+import { nodeReads, waves } from "./graph-utils.js";
 
 /** Buffers start on 64-byte boundaries (a cache line, and enough for SIMD loads). */
 export const ALIGNMENT = 64;
@@ -24,7 +28,7 @@ export interface PlannedBuffer {
   readonly values: readonly string[];
   readonly offset: number;
   readonly bytes: number;
-  /** First and last schedule step (node index) at which the buffer is live. */
+  /** First and last wave (graph-utils `waves`) in which the buffer is live. */
   readonly start: number;
   readonly end: number;
 }
@@ -129,7 +133,6 @@ function placeBestFit(chains: readonly Chain[]): PlannedBuffer[] {
 }
 
 export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> = {}): MemoryPlan {
-  const steps = g.nodes.length;
   const bytesOf = (v: string): number => {
     const t = g.valueTypes.get(v) ?? g.outputs.find((o) => o.name === v)?.type;
     if (!t || t.shape === null) throw new ModelError(`memory planning: value "${v}" has no known shape`);
@@ -149,37 +152,47 @@ export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> =
   const sameType = (a: string, b: string) => typeKey(a) !== undefined && typeKey(a) === typeKey(b);
 
   const weights = constantValues(g);
+  const wave = waves(g.nodes);
+  if (wave.some((w, i) => i > 0 && w < wave[i - 1]!)) throw new InternalError("memory planning: the nodes are not in wave order");
+  const end = wave.length === 0 ? 0 : wave[wave.length - 1]! + 1;
   const def = new Map<string, number>();
   const lastUse = new Map<string, number>();
+  /** Readers of each value in its last reader's wave. */
+  const lastReaders = new Map<string, number>();
   g.nodes.forEach((n, i) => {
-    for (const o of n.outputs) if (o !== "" && !weights.has(o)) def.set(o, i);
-    for (const v of nodeReads(n)) if (def.has(v)) lastUse.set(v, i);
+    for (const o of n.outputs) if (o !== "" && !weights.has(o)) def.set(o, wave[i]!);
+    for (const v of new Set(nodeReads(n))) {
+      if (!def.has(v)) continue;
+      lastReaders.set(v, lastUse.get(v) === wave[i] ? lastReaders.get(v)! + 1 : 1);
+      lastUse.set(v, wave[i]!);
+    }
   });
-  for (const v of g.outputs) if (def.has(v.name)) lastUse.set(v.name, steps);
+  for (const v of g.outputs) if (def.has(v.name)) lastUse.set(v.name, end);
   const graphOutputs = new Set(g.outputs.map((v) => v.name));
 
   // Buffers as chains of values; an in-place output joins the chain of the input it overwrites.
   const chains: Chain[] = [];
   const chainOf = new Map<string, number>();
   g.nodes.forEach((n, i) => {
-    const inPlaceCandidates = inPlaceInputs(n).filter((x) => def.has(x) && lastUse.get(x) === i && !graphOutputs.has(x));
+    const at = wave[i]!;
+    const inPlaceCandidates = inPlaceInputs(n).filter((x) => def.has(x) && lastUse.get(x) === at && lastReaders.get(x) === 1 && !graphOutputs.has(x));
     for (const o of n.outputs) {
       if (o === "" || weights.has(o)) continue;
       const bytes = bytesOf(o);
-      const end = lastUse.get(o) ?? i;
+      const last = lastUse.get(o) ?? at;
       const reuse = inPlaceCandidates.find((x) => {
         const c = chains[chainOf.get(x)!]!;
-        return c.bytes === bytes && c.end === i && sameType(x, o);
+        return c.bytes === bytes && c.end === at && sameType(x, o);
       });
       if (reuse !== undefined) {
         const k = chainOf.get(reuse)!;
         chains[k]!.values.push(o);
-        chains[k]!.end = end;
+        chains[k]!.end = last;
         chainOf.set(o, k);
         inPlaceCandidates.splice(inPlaceCandidates.indexOf(reuse), 1);
       } else {
         chainOf.set(o, chains.length);
-        chains.push({ values: [o], bytes, start: i, end });
+        chains.push({ values: [o], bytes, start: at, end: last });
       }
     }
   });
@@ -199,7 +212,7 @@ export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> =
   }
 
   let lowerBound = 0;
-  for (let t = 0; t <= steps; t++) {
+  for (let t = 0; t <= end; t++) {
     let live = 0;
     for (const c of chains) if (c.start <= t && t <= c.end) live += c.bytes;
     lowerBound = Math.max(lowerBound, live);

@@ -10,6 +10,7 @@ import { dce } from "./dce.js";
 import { expandPass } from "./expand.js";
 import { foldConstantsPass } from "./fold-constants.js";
 import { fusePass } from "./fuse.js";
+import { waveOrder } from "./graph-utils.js";
 import { inlineIfPass } from "./inline-if.js";
 import { layoutPass } from "./layout.js";
 import { runPasses, type Pass, type PassManagerOptions, type PassStats } from "./pass.js";
@@ -33,7 +34,14 @@ export const SIMPLIFY_PIPELINE: readonly Pass[] = [
   inferShapes,
 ];
 
-export const DEFAULT_PIPELINE: readonly Pass[] = [...SIMPLIFY_PIPELINE, layoutPass, inferShapes, fusePass];
+/**
+ * The fused graph's nodes wave by wave: the memory plan keeps apart the buffers of nodes that may
+ * run at the same time, so a scheduler that runs a wave's nodes side by side finds them
+ * independent (see memory-plan.ts).
+ */
+export const waveOrderPass: Pass = { name: "wave-order", run: (m: Model) => ({ ...m, graph: { ...m.graph, nodes: waveOrder(m.graph.nodes) } }) };
+
+export const DEFAULT_PIPELINE: readonly Pass[] = [...SIMPLIFY_PIPELINE, layoutPass, inferShapes, fusePass, waveOrderPass];
 
 export function optimize(model: Model, options: PassManagerOptions & { passes?: readonly Pass[] } = {}): { model: Model; stats: PassStats[] } {
   return runPasses(model, options.passes ?? DEFAULT_PIPELINE, options);

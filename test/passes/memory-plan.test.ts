@@ -5,6 +5,7 @@ import { GraphBuilder } from "../../src/frontend/builder/builder.js";
 import { ModelError } from "../../src/ir/errors.js";
 import type { Graph } from "../../src/ir/graph.js";
 import { fuseOperators } from "../../src/passes/fuse.js";
+import { waveOrder, waves } from "../../src/passes/graph-utils.js";
 import { ALIGNMENT, planMemory, type MemoryPlan } from "../../src/passes/memory-plan.js";
 import { i64, rand, randomGraph, typed } from "./graph-helpers.js";
 
@@ -24,6 +25,9 @@ function assertValidPlan(g: Graph, plan: MemoryPlan): void {
       `buffers [${a.values}] (steps ${a.start}-${a.end}, bytes ${a.offset}+${a.bytes}) and [${b.values}] (steps ${b.start}-${b.end}, bytes ${b.offset}+${b.bytes}) overlap`);
   }));
 }
+
+/** The graph with its nodes in wave order, as the pipeline leaves them for planning. */
+const inWaves = (g: Graph): Graph => ({ ...g, nodes: waveOrder(g.nodes) });
 
 describe("memory planning", () => {
   it("a chain of elementwise ops runs in place in one buffer", () => {
@@ -140,8 +144,8 @@ describe("memory planning", () => {
     const t = b.node("Transpose", [b.node("Reshape", [c1, b.weight("shape", i64([8, 64]))])], { perm: [1, 0] });
     b.output(b.node("MatMul", [b.node("Exp", [t]), b.node("Unsqueeze", [pooled, b.weight("ax", i64([2]))])]));
     b.output(b.node("Neg", [pooled]));
-    const g = typed(b.build()).graph;
-    for (const graph of [g, fuseOperators(g).graph]) {
+    const g = inWaves(typed(b.build()).graph);
+    for (const graph of [g, inWaves(fuseOperators(g).graph)]) {
       const plan = planMemory(graph);
       assertValidPlan(graph, plan);
       assert.ok(plan.arenaBytes < plan.naiveBytes);
@@ -150,9 +154,40 @@ describe("memory planning", () => {
 
   it("random graphs, fused and not: live buffers never overlap and the arena stays within its bounds", () => {
     for (let seed = 1; seed <= 60; seed++) {
-      const g = typed(randomGraph(seed, [8, 16])).graph;
-      for (const graph of [g, fuseOperators(g).graph]) assertValidPlan(graph, planMemory(graph));
+      const g = inWaves(typed(randomGraph(seed, [8, 16])).graph);
+      for (const graph of [g, inWaves(fuseOperators(g).graph)]) assertValidPlan(graph, planMemory(graph));
     }
+  });
+
+  it("nodes of one wave never share a buffer, so a parallel scheduler finds them independent", () => {
+    // Four branches from one input: in a step-by-step plan the second branch's Exp would reuse
+    // the first branch's dead buffer and so have to wait for the first branch.
+    const b = new GraphBuilder("t");
+    const x = b.input("x", "float32", [64]);
+    const branches = [0, 1, 2, 3].map(() => b.node("Neg", [b.node("Exp", [b.node("Abs", [x])])]));
+    b.output(branches.reduce((acc, v) => b.node("Add", [acc, v])));
+    const g = inWaves(typed(b.build()).graph);
+    const plan = planMemory(g);
+    assertValidPlan(g, plan);
+    const wave = waves(g.nodes);
+    assert.deepEqual(wave, [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 4, 5]);
+    for (const [i, n] of g.nodes.entries()) for (const [j, m] of g.nodes.entries()) {
+      if (i < j && wave[i] === wave[j]) {
+        const at = (v: string) => plan.offsets.get(v);
+        assert.notEqual(at(n.outputs[0]!), at(m.outputs[0]!), `${n.outputs[0]} and ${m.outputs[0]} (wave ${wave[i]}) share a buffer`);
+      }
+    }
+  });
+
+  it("nodes out of wave order are refused: the plan would not hold for them", () => {
+    const b = new GraphBuilder("t");
+    const x = b.input("x", "float32", [16]);
+    const e = b.node("Exp", [x]);
+    b.output(b.node("Mul", [b.node("Neg", [e]), b.node("Abs", [b.node("Sqrt", [e])])]));
+    b.output(b.node("Transpose", [b.node("Sin", [e])], { perm: [0] }));
+    const g = typed(b.build()).graph; // Sin (wave 1) comes after Mul (wave 3)
+    assert.throws(() => planMemory(g), /wave order/);
+    assertValidPlan(inWaves(g), planMemory(inWaves(g)));
   });
 
   it("a symbolic batch dimension gives one plan per binding", () => {
@@ -161,7 +196,7 @@ describe("memory planning", () => {
     const e = b.node("Exp", [x]);
     b.output(b.node("Mul", [b.node("Neg", [e]), b.node("Abs", [e])]));
     b.output(b.node("Transpose", [e], { perm: [1, 0] }));
-    const g = typed(b.build()).graph;
+    const g = inWaves(typed(b.build()).graph);
     const p4 = planMemory(g, { N: 4 }), p8 = planMemory(g, { N: 8 });
     assertValidPlan(g, p4);
     assertValidPlan(g, p8);

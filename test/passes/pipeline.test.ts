@@ -33,7 +33,7 @@ describe("pipeline", () => {
     const m = net();
     const seen: string[] = [];
     const out = optimize(m, { dump: (pass) => seen.push(pass) }).model;
-    assert.deepEqual(seen.slice(-3), ["layout", "infer-shapes", "fuse"]);
+    assert.deepEqual(seen.slice(-4), ["layout", "infer-shapes", "fuse", "wave-order"]);
     // Count the layout transforms inside fused groups too (FromBlocked fuses with the Reshape after it).
     const ops = out.graph.nodes.flatMap((n) => {
       const body = n.attrs["body"];
