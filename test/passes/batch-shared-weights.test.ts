@@ -53,6 +53,24 @@ describe("batch-shared-weights", () => {
     assertSameOutputs(m, { ...m, graph: g }, new Map([["x", rand([1, 6], 7)]]));
   });
 
+  it("stacks at most 32 separate rows to a product, split evenly, so the rows' consumers can start before the last row", () => {
+    // 70 independent rows (a layer's inputs from the layer below): three products of 24, 24 and 22 rows.
+    const b = new GraphBuilder("t", { "": 17 });
+    const x = b.input("x", "float32", [70, 4]);
+    const w = b.weight("W", rand([4, 3], 1));
+    const tanh = b.node("Tanh", [x]);
+    for (let t = 0; t < 70; t++) {
+      const row = b.node("Slice", [tanh, b.weight(`s${t}`, i64([t])), b.weight(`e${t}`, i64([t + 1])), b.weight("axis0", i64([0]))]);
+      b.output(b.node("MatMul", [b.node("Relu", [row]), w]));
+    }
+    const m = typed(b.build());
+    const g = eliminateDeadCode(batchSharedWeights.run(m).graph);
+    const stacks = g.nodes.filter((n) => n.op === "Concat");
+    assert.deepEqual(stacks.map((n) => n.inputs.length), [24, 24, 22]);
+    assert.equal(g.nodes.filter((n) => n.op === "MatMul").length, 3);
+    assertSameOutputs(m, { ...m, graph: g }, new Map([["x", rand([70, 4], 7)]]));
+  });
+
   it("leaves products alone when every row depends on the one before (a decoder's feedback)", () => {
     const b = new GraphBuilder("t", { "": 17 });
     let y = b.input("x", "float32", [1, 6]);
