@@ -11,6 +11,8 @@ import { LANES } from "../loopir/stmt.js";
 
 /** Iterations the parallel loop should have at least, so every worker gets a few. */
 const PARALLEL_ITERATIONS = 64;
+/** Vectors an elementwise loop computes per iteration. */
+const UNROLL = 4;
 
 export function defaultSchedule(out: Tensor, stages: readonly Tensor[]): Step[] {
   const names = out.axes.map((a) => a.name);
@@ -31,7 +33,13 @@ export function defaultSchedule(out: Tensor, stages: readonly Tensor[]): Step[] 
     else {
       steps.push({ kind: "split", stage: out.name, loop: last, factor: LANES });
       steps.push({ kind: "vectorize", stage: out.name, loop: `${last}.inner` });
-      if (lastFree) candidates.push([`${last}.outer`, lastExtent / LANES]);
+      if (stages.length === 0 && lastFree && lastExtent % (LANES * UNROLL) === 0) {
+        // Several vectors per iteration: exp, sigmoid and tanh are long dependency chains that
+        // one vector at a time leaves the pipes waiting on.
+        steps.push({ kind: "split", stage: out.name, loop: `${last}.outer`, factor: UNROLL });
+        steps.push({ kind: "unroll", stage: out.name, loop: `${last}.outer.inner` });
+        candidates.push([`${last}.outer.outer`, lastExtent / LANES / UNROLL]);
+      } else if (lastFree) candidates.push([`${last}.outer`, lastExtent / LANES]);
     }
   } else if (lastFree) candidates.push([last, lastExtent]);
 

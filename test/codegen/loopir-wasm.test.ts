@@ -229,6 +229,18 @@ describe("wasm kernels: code shape and errors", () => {
     assert.ok(!wat.includes("f32.store"), "no scalar stores remain");
   });
 
+  it("vector exp, sigmoid and tanh are emitted inline: no call, which would spill the live vectors", () => {
+    const X = placeholder("X", [16]);
+    const outs = (["exp", "sigmoid", "tanh"] as const).map((fn) => compute(`v_${fn}`, [16], (i) => call(fn, X.at(i))));
+    const f = lower(replay(outs, outs.flatMap((o): Step[] => [
+      { kind: "split", stage: o.name, loop: "i", factor: 4 },
+      { kind: "vectorize", stage: o.name, loop: "i.inner" },
+    ])));
+    const wat = printModule(buildKernels([f], placeAll([f], 1).placement, features));
+    assert.ok(wat.includes("f32x4.nearest"), "exp's range reduction is in the kernel");
+    assert.ok(!/\bcall\b/.test(wat), wat);
+  });
+
   it("splits the outermost parallel loop only when workers need not see each other's shares", () => {
     const fused = lower(replay([softmax(5, 13).Y], [
       { kind: "parallel", stage: "Y", loop: "r" },

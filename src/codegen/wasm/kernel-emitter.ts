@@ -15,7 +15,7 @@ import { type Expr, FALSE, type ScalarType, TRUE, ivar, lit, loadsOf, varsOf } f
 import { fromLinear, linearize } from "../../loopir/simplify.js";
 import type { For, Func, Stmt } from "../../loopir/stmt.js";
 import type { FunctionBuilder, Local } from "./function.js";
-import { type MathHelpers, hasVectorForm, isHelper } from "./math.js";
+import { type MathHelpers, emitVector, hasVectorForm, isHelper } from "./math.js";
 import type { ModuleBuilder } from "./module.js";
 import type { ValType } from "./opcodes.js";
 import { parallelLoop } from "./parallel-plan.js";
@@ -532,7 +532,11 @@ class KernelEmitter {
       case "call": {
         this.vector(e.arg, v);
         if (!isHelper(e.fn)) return fb.op(`f32x4.${e.fn}`);
-        if (hasVectorForm(e.fn)) return fb.call(this.math.vector(e.fn));
+        if (hasVectorForm(e.fn)) {
+          const x = fb.local("v128");
+          fb.localSet(x);
+          return emitVector(fb, e.fn, x);
+        }
         // The other transcendentals go lane by lane through the scalar helper.
         const x = fb.local("v128"), helper = this.math.get(e.fn);
         fb.localTee(x);

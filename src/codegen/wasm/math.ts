@@ -4,8 +4,9 @@
  * near 1e-13 relative), so an f32 call promotes, calls and demotes and lands within an ulp of
  * the interpreter's `Math.fround(Math.exp(x))`. erf is the interpreter's own formula
  * (Abramowitz and Stegun 7.1.26): the reference defines the semantics, not the true erf.
- * exp, sigmoid and tanh also have f32x4 forms `v128 -> v128` computed in f32 (Cephes' expf and
- * tanhf polynomials, a few ulp, under 1e-6 relative) so vector loops need not go lane by lane.
+ * exp, sigmoid and tanh also have f32x4 forms computed in f32 (Cephes' expf and tanhf
+ * polynomials, a few ulp, under 1e-6 relative), emitted inline, so vector loops need not go
+ * lane by lane.
  */
 import type { MathFn } from "../../loopir/expr.js";
 import type { FunctionBuilder, Local } from "./function.js";
@@ -20,7 +21,6 @@ const LN2_HI = 0.6931471803691238, LN2_LO = 1.9082149292705877e-10;
 
 export class MathHelpers {
   private readonly made = new Map<HelperFn, FunctionBuilder>();
-  private readonly madeVector = new Map<VectorFn, FunctionBuilder>();
 
   constructor(private readonly m: ModuleBuilder) {}
 
@@ -35,21 +35,17 @@ export class MathHelpers {
     }
     return f;
   }
+}
 
-  /** The f32x4 helper for `fn`, built the first time it is asked for. */
-  vector(fn: VectorFn): FunctionBuilder {
-    let f = this.madeVector.get(fn);
-    if (!f) {
-      f = this.m.function(`math_${fn}_f32x4`, ["v128"], ["v128"]);
-      const x = f.params[0]!;
-      if (fn === "exp") expF32x4(f, x);
-      else if (fn === "sigmoid") sigmoidF32x4(f, x, this.vector("exp"));
-      else tanhF32x4(f, x, this.vector("exp"));
-      f.finish();
-      this.madeVector.set(fn, f);
-    }
-    return f;
-  }
+/**
+ * Pushes `fn` of the f32x4 in local `x`, emitted inline: a call would make V8 spill every live
+ * vector around it (its calling convention saves no SIMD registers), and a loop with a few
+ * independent vectors per iteration overlaps their long dependency chains only when inlined.
+ */
+export function emitVector(f: FunctionBuilder, fn: VectorFn, x: Local): void {
+  if (fn === "exp") expF32x4(f, x);
+  else if (fn === "sigmoid") sigmoidF32x4(f, x);
+  else tanhF32x4(f, x);
 }
 
 export const hasVectorForm = (fn: MathFn): fn is VectorFn => fn === "exp" || fn === "sigmoid" || fn === "tanh";
@@ -184,9 +180,10 @@ function expF32x4(f: FunctionBuilder, x: Local): void {
  * sigmoid on f32x4 lanes from t = exp(-|x|), which cannot overflow: 1/(1+t) for x >= 0 and
  * t/(1+t) for x < 0, which keeps the subnormal results of x below -87 that 1/(1+exp(-x)) loses.
  */
-function sigmoidF32x4(f: FunctionBuilder, x: Local, exp: FunctionBuilder): void {
+function sigmoidF32x4(f: FunctionBuilder, x: Local): void {
   const t = f.local("v128", "t"), d = f.local("v128", "d");
-  f.localGet(x); f.op("f32x4.abs"); f.op("f32x4.neg"); f.call(exp); f.localTee(t);
+  f.localGet(x); f.op("f32x4.abs"); f.op("f32x4.neg"); f.localSet(t);
+  expF32x4(f, t); f.localTee(t);
   f.f32Const(1); f.op("f32x4.splat"); f.op("f32x4.add"); f.localSet(d);
   f.localGet(t); f.localGet(d); f.op("f32x4.div");
   f.f32Const(1); f.op("f32x4.splat"); f.localGet(d); f.op("f32x4.div");
@@ -202,7 +199,7 @@ const TANHF_SMALL = 0.625;
  * tanh on f32x4 lanes: x + x^3 P(x^2) below |x| = 0.625, where (1 - t)/(1 + t) would cancel,
  * and (1 - t)/(1 + t) with t = exp(-2|x|) (which cannot overflow) above, given x's sign.
  */
-function tanhF32x4(f: FunctionBuilder, x: Local, exp: FunctionBuilder): void {
+function tanhF32x4(f: FunctionBuilder, x: Local): void {
   const splat = (c: number) => { f.f32Const(c); f.op("f32x4.splat"); };
   const z = f.local("v128", "z"), t = f.local("v128", "t");
   // The small branch.
@@ -212,7 +209,8 @@ function tanhF32x4(f: FunctionBuilder, x: Local, exp: FunctionBuilder): void {
   f.localGet(z); f.op("f32x4.mul"); f.localGet(x); f.op("f32x4.mul"); f.localGet(x); f.op("f32x4.add");
   // The large branch: x's sign bit, the rest from (1 - t)/(1 + t).
   f.localGet(x);
-  f.localGet(x); f.op("f32x4.abs"); splat(-2); f.op("f32x4.mul"); f.call(exp); f.localSet(t);
+  f.localGet(x); f.op("f32x4.abs"); splat(-2); f.op("f32x4.mul"); f.localSet(t);
+  expF32x4(f, t); f.localSet(t);
   splat(1); f.localGet(t); f.op("f32x4.sub"); splat(1); f.localGet(t); f.op("f32x4.add"); f.op("f32x4.div");
   splat(-0); // only the sign bit set
   f.op("v128.bitselect");
