@@ -290,4 +290,23 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
   { name: "mul-into-conv", op: "Mul", apply: perChannelIntoConv((ctx, conv, s, out) => rebuiltConv(ctx, conv.conv, conv.w, s, conv.b.map((bi, i) => bi * s[i]!), out)) },
   // Add(Conv(x, W, b), c) with c per output channel -> Conv(x, W, b+c)
   { name: "add-into-conv", op: "Add", apply: perChannelIntoConv((ctx, conv, s, out) => rebuiltConv(ctx, conv.conv, conv.w, null, conv.b.map((bi, i) => bi + s[i]!), out)) },
+  // Gemm(A, B, C) with C computed (beta 1) -> Add(Gemm(A, B), C): as an epilogue Add, C's
+  // producer can fuse into the product's kernel when it is injective (an RNN step reading its
+  // row of a batched input projection), instead of being a kernel of its own.
+  {
+    name: "gemm-computed-c", op: "Gemm",
+    apply: (n, ctx) => {
+      const c = n.inputs[2] ?? "";
+      const out = ctx.type(n.outputs[0]!);
+      if (c === "" || ctx.constant(c) || (n.attrs["beta"]?.value ?? 1) !== 1 || !out) return null;
+      const mid = ctx.freshName(`${n.outputs[0]}_product`);
+      return {
+        nodes: [
+          { ...n, inputs: n.inputs.slice(0, 2), outputs: [mid], attrs: Object.fromEntries(Object.entries(n.attrs).filter(([k]) => k !== "beta")) },
+          { op: "Add", name: n.name, inputs: [mid, c], outputs: [n.outputs[0]!], attrs: {} },
+        ],
+        types: new Map([[mid, out]]),
+      };
+    },
+  },
 ];

@@ -367,6 +367,24 @@ describe("simplify: folding into convolutions and matrix products", () => {
     assert.equal(out.graph.nodes[0]!.inputs[1], "W");
   });
 
+  it("gemm-computed-c: a Gemm whose C is computed becomes Gemm + Add, alpha and transB kept", () => {
+    const b = new GraphBuilder("t", { "": 17 });
+    const a = b.input("a", "float32", [2, 5]), c = b.input("c", "float32", [2, 4]);
+    b.output(b.node("Gemm", [a, b.weight("W", rand([4, 5], 29)), b.node("Neg", [c])], { alpha: 0.5, transB: 1 }));
+    const out = check(b.build(), new Map([["a", rand([2, 5], 30)], ["c", rand([2, 4], 31)]]), "gemm-computed-c", true);
+    assert.deepEqual(opsOf(out), ["Neg", "Gemm", "Add"]);
+    assert.equal(out.graph.nodes[1]!.inputs.length, 2);
+  });
+
+  it("gemm-computed-c: not for a constant C, nor for beta other than 1", () => {
+    for (const [cOf, attrs] of [[(b: GraphBuilder) => b.weight("C", rand([2, 4], 32)), {}], [(b: GraphBuilder, c: string) => b.node("Neg", [c]), { beta: 2.5 }]] as const) {
+      const b = new GraphBuilder("t", { "": 17 });
+      const a = b.input("a", "float32", [2, 5]), c = b.input("c", "float32", [2, 4]);
+      b.output(b.node("Gemm", [a, b.weight("W", rand([5, 4], 33)), cOf(b, c)], attrs));
+      check(b.build(), new Map([["a", rand([2, 5], 34)], ["c", rand([2, 4], 35)]]), "gemm-computed-c", false);
+    }
+  });
+
   it("batchnorm-to-affine: BN on a graph input becomes Mul + Add", () => {
     const b = new GraphBuilder("t");
     const x = b.input("x", "float32", [2, C, 3, 3]);
