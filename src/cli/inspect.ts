@@ -10,6 +10,7 @@ import { displayOp } from "../ops/layout.js";
 import { naiveBytes, planMemory } from "../passes/memory-plan.js";
 import { DEFAULT_PIPELINE, optimize } from "../passes/pipeline.js";
 import "../ops/index.js";
+import { resolveModel } from "./run.js";
 
 /** Inputs as `kiln run` takes them: the IR, the memory plan and the lowering are for these shapes and scalar values. */
 export interface InspectOptions extends FeedOptions {
@@ -37,7 +38,7 @@ function countOps(g: Graph): Record<string, number> {
 }
 
 export async function inspectCommand(path: string, opts: InspectOptions): Promise<void> {
-  const session = await InferenceSession.create(path, { backend: opts.backend, threads: 1 });
+  const session = await InferenceSession.create(resolveModel(path).source, { backend: opts.backend, threads: 1 });
   // Bound as the session binds them to compile: dims, and scalar integer inputs (If conditions).
   const feeds = await buildFeeds(session.inputMetadata, opts);
   const model = session.bound(feeds);

@@ -72,7 +72,7 @@ program.command("conformance")
 
 program.command("inspect")
   .description("optimize a model and show the IR after each pass, the fused functions and the memory plan")
-  .argument("<model>", "an ONNX file")
+  .argument("<model>", "an ONNX file or a zoo model's name")
   .option("--after <pass>", "print the IR after this pass instead of the final one")
   .option("--full", "print whole tensors in the IR")
   .option("--json", "print one JSON object")

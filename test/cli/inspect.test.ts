@@ -35,6 +35,12 @@ describe("kiln inspect --input-shape / --input", { timeout: 300_000 }, () => {
     assert.ok(r.memory.arenaBytes > 0);
   });
 
+  it("takes a zoo model's name as --schedule and kiln run do", async () => {
+    const r = await inspect("seq2seq");
+    assert.deepEqual(r.lowering.reference, []);
+    assert.ok(r.lowering.kernels > 100);
+  });
+
   it("names what it rejects", async () => {
     await assert.rejects(inspect(DET, "--input-shape", "y=1x3"), /model has no input named "y"/);
     await assert.rejects(inspect(DET, "--input-shape", "x=1x3xfoo"), /dims must be non-negative integers/);
