@@ -40,6 +40,11 @@ export interface SessionOptions {
   readonly executor?: ExecutorKind;
   /** The Rammer executor's scheduling policy (default `wavefront`; see src/rammer/policies.ts). */
   readonly policy?: Policy;
+  /**
+   * Rammer only: every launch reads the clock after each rTask (a host call per task), so
+   * `executor.lastTrace` holds the measured schedule of the last inference (`kiln inspect --schedule`).
+   */
+  readonly traceSchedule?: boolean;
   /** Largest tensor in the model file, in bytes. */
   readonly maxTensorBytes?: number;
   /** Largest intermediate tensor, in elements. */
@@ -151,7 +156,7 @@ export class InferenceSession {
           throw e;
         }
         if (this.executor !== "rammer") return { kind: "compiled", compiled, executor: await Executor.create(compiled.program, this.threads) };
-        const rammer = await scheduleRammer(compiled, this.threads, this.options.policy);
+        const rammer = await scheduleRammer(compiled, this.threads, this.options.policy, this.options.traceSchedule ?? false);
         return { kind: "compiled", compiled, rammer, executor: await Executor.create(rammer.program, this.threads) };
       })();
       this.programs.set(key, p);

@@ -215,8 +215,9 @@ const counterBytes = (veus: number) => (veus + 2) * ALIGN;
  * The Rammer executor's program: kernels profiled on this machine, every run of kernel steps
  * planned by `policy` into an rProgram over `veus` vEUs, and the kernels' module rebuilt with
  * one dispatch function per launch, so each worker wakes once per launch instead of once per kernel.
+ * `trace` makes every launch time its rTasks (dispatch.ts), for the measured half of the Gantt chart.
  */
-export async function scheduleRammer(compiled: CompiledModel, veus: number, policy: Policy = wavefront): Promise<RammerSchedule> {
+export async function scheduleRammer(compiled: CompiledModel, veus: number, policy: Policy = wavefront, trace = false): Promise<RammerSchedule> {
   const p = compiled.program;
   const kernelCount = p.access.length;
   const grains = granularities(veus);
@@ -232,20 +233,31 @@ export async function scheduleRammer(compiled: CompiledModel, veus: number, poli
     else runs.push([s.kernel]);
   });
   const launches = runs.map((kernels) => planLaunch(kernels, p.access, cost, grains, veus, policy));
-  const base = p.scratch.offset;
-  const counters = launches.map((_, i) => base + i * counterBytes(veus));
-  const module = compiled.withLaunches(launches.map((l, i) => ({
-    lists: l.program.lists.map((list) => list.map((e) => (e.kind === "wait" ? e : { kind: "task" as const, kernel: l.kernels[e.task.op]!, share: e.task.share, shares: e.task.shares }))),
-    layout: { counters: counters[i]!, stride: ALIGN, blocked: counters[i]! + veus * ALIGN, sleepers: counters[i]! + (veus + 1) * ALIGN },
-  })), align(base + launches.length * counterBytes(veus)));
+  // Per launch: its counters, then (traced) a timestamp row per vEU: one at the start, one per entry.
+  const traceStride = (l: LaunchPlan) => (trace ? align(8 * (1 + Math.max(...l.program.lists.map((list) => list.length)))) : 0);
+  const regions: { counters: number; trace: number; stride: number }[] = [];
+  let end = p.scratch.offset;
+  for (const l of launches) {
+    const stride = traceStride(l);
+    regions.push({ counters: end, trace: end + counterBytes(veus), stride });
+    end += counterBytes(veus) + veus * stride;
+  }
+  const module = compiled.withLaunches(launches.map((l, i) => {
+    const r = regions[i]!;
+    return {
+      lists: l.program.lists.map((list) => list.map((e) => (e.kind === "wait" ? e : { kind: "task" as const, kernel: l.kernels[e.task.op]!, share: e.task.share, shares: e.task.shares }))),
+      layout: { counters: r.counters, stride: ALIGN, blocked: r.counters + veus * ALIGN, sleepers: r.counters + (veus + 1) * ALIGN, ...(trace ? { trace: { offset: r.trace, stride: r.stride } } : {}) },
+    };
+  }), align(end));
 
   let launch = 0;
   const steps = p.steps.flatMap((s, i): ProgramStep[] => {
     if (s.kind !== "kernel") return [s];
     if (p.steps[i - 1]?.kind === "kernel") return [];
-    const at = counters[launch]!;
-    return [{ kind: "launch", kernel: kernelCount + launch++, counters: { offset: at, bytes: counterBytes(veus) }, blocked: at + veus * ALIGN }];
+    const r = regions[launch]!, l = launches[launch]!;
+    const traced = trace ? { trace: { offset: r.trace, stride: r.stride, stamps: l.program.lists.map((list) => 1 + list.length) } } : {};
+    return [{ kind: "launch", kernel: kernelCount + launch++, counters: { offset: r.counters, bytes: counterBytes(veus) }, blocked: r.counters + veus * ALIGN, ...traced }];
   });
-  const scratch = { offset: align(base + launches.length * counterBytes(veus)), bytesPerWorker: p.scratch.bytesPerWorker };
+  const scratch = { offset: align(end), bytesPerWorker: p.scratch.bytesPerWorker };
   return { program: { ...p, module, steps, scratch }, launches, veus };
 }

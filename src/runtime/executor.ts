@@ -19,9 +19,13 @@ export interface ExecutorStats {
   readonly referenceSteps: number;
 }
 
+/** A traced launch of one inference: per vEU, its clock (ms) at the start and after each entry of its list. */
+export type LaunchTrace = readonly Float64Array[];
+
 export class Executor {
   private referenceSteps = 0;
   private blockedWaits = 0;
+  private traces: LaunchTrace[] = [];
 
   private constructor(private readonly program: Program, private readonly memory: WebAssembly.Memory, private readonly pool: WorkerPool) {}
 
@@ -39,9 +43,15 @@ export class Executor {
     return { poolSteps: this.pool.stats.steps, blockedWaits: this.blockedWaits, referenceSteps: this.referenceSteps };
   }
 
+  /** The traced launches of the last inference, in order (none unless the program was scheduled with tracing). */
+  get lastTrace(): readonly LaunchTrace[] {
+    return this.traces;
+  }
+
   /** One inference; `feeds` are checked by the caller (names, dtypes, shapes). */
   run(feeds: ReadonlyMap<string, Tensor>): Map<string, Tensor> {
     const p = this.program;
+    this.traces = [];
     for (const input of p.inputs) this.write(input.ref, feeds.get(input.name)!);
     for (const step of p.steps) {
       if (step.kind === "kernel") {
@@ -52,6 +62,8 @@ export class Executor {
         bytesOf(this.memory, step.counters.offset, step.counters.bytes).fill(0);
         this.pool.run(step.kernel);
         this.blockedWaits += new Int32Array(this.memory.buffer, step.blocked, 1)[0]!;
+        const t = step.trace;
+        if (t) this.traces.push(t.stamps.map((n, v) => new Float64Array(this.memory.buffer.slice(t.offset + v * t.stride, t.offset + v * t.stride + 8 * n))));
         continue;
       }
       this.referenceSteps++;

@@ -10,6 +10,7 @@ export async function instantiateKernels(module: KernelModule, memory: WebAssemb
     return make(memory);
   }
   const compiled = await WebAssembly.compile(new Uint8Array(module.bytes));
-  const instance = await WebAssembly.instantiate(compiled, { env: { memory } });
+  // `now` is the clock of traced Rammer launches, in ms since the epoch, comparable across workers.
+  const instance = await WebAssembly.instantiate(compiled, { env: { memory, now: () => performance.timeOrigin + performance.now() } });
   return Array.from({ length: module.count }, (_, i) => instance.exports[`k${i}`] as Kernel);
 }

@@ -26,9 +26,13 @@ export type ProgramStep =
   | { readonly kind: "kernel"; readonly kernel: number }
   /**
    * Run a Rammer launch: zero `counters` (the vEUs' progress counters and the count of blocked
-   * waits at `blocked`), then every worker runs its vEU's list in `kernel` (dispatch.ts).
+   * waits at `blocked`), then every worker runs its vEU's list in `kernel` (dispatch.ts). A
+   * traced launch leaves vEU v's `stamps[v]` clock readings (f64 ms) at trace.offset + v * trace.stride.
    */
-  | { readonly kind: "launch"; readonly kernel: number; readonly counters: ByteRange; readonly blocked: number }
+  | {
+    readonly kind: "launch"; readonly kernel: number; readonly counters: ByteRange; readonly blocked: number;
+    readonly trace?: { readonly offset: number; readonly stride: number; readonly stamps: readonly number[] };
+  }
   /**
    * Evaluate `node` with the reference interpreter: its inputs and every outer value its
    * subgraphs read come from `reads`, its outputs go to `writes`.

@@ -30,10 +30,12 @@ export function buildKernels(funcs: readonly Func[], placement: Placement, featu
   // The memory grows at run time, so the import asks only for what the buffers placed here need.
   const ends = funcs.flatMap((f) => [...f.inputs, ...f.outputs].map((b) => (placement.buffers.get(b.name) ?? 0) + shapeSize(b.shape) * elementBytes(b.type)));
   m.importMemory({ min: Math.max(1, Math.ceil(Math.max(0, ...ends) / PAGE)), max: PAGE, shared: features.threads });
+  // A traced launch calls the host's clock (dispatch.ts); imports come before every function.
+  const clock = launches.some((l) => l.layout.trace) ? m.importFunction("env", "now", [], ["f64"]) : undefined;
   const math = new MathHelpers(m);
   const kernels = funcs.map((f, i) => emitKernel(m, math, i, f, placement, layoutScratch(f, placement.scratch.bytesPerWorker)));
   kernels.forEach((k) => m.export(k));
-  launches.forEach((l, i) => m.export(emitDispatch(m, kernels, l.lists, l.layout, `k${funcs.length + i}`)));
+  launches.forEach((l, i) => m.export(emitDispatch(m, kernels, l.lists, l.layout, `k${funcs.length + i}`, clock)));
   return m;
 }
 

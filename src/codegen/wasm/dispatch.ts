@@ -18,9 +18,14 @@
  * the waiter's count (so it notifies, and a wait that starts later sees the new value and does
  * not block), or it comes before, and then so does the add, which the waiter's second read sees.
  * The wait also has a timeout, a guard against a lost wake-up costing more than a millisecond.
+ *
+ * A traced launch also stores the host's clock (an imported `env.now`, in ms) when the vEU
+ * starts and after each entry of its list, so a task's measured time is the gap between its
+ * stamp and the one before (`kiln inspect --schedule`); an untraced one calls nothing.
  */
-import type { FunctionBuilder } from "./function.js";
+import type { FuncRef, FunctionBuilder } from "./function.js";
 import type { ModuleBuilder } from "./module.js";
+import { InternalError } from "../../ir/errors.js";
 
 export type DispatchEntry =
   | { readonly kind: "task"; readonly kernel: number; readonly share: number; readonly shares: number }
@@ -34,20 +39,30 @@ export interface DispatchLayout {
   readonly blocked: number;
   /** An i32 cell counting the waiters that may be blocked in memory.atomic.wait32. */
   readonly sleepers: number;
+  /** When traced: vEU v's f64 timestamps start at trace.offset + v * trace.stride (1 + its list's length of them). */
+  readonly trace?: { readonly offset: number; readonly stride: number };
 }
 
 /** Spins before blocking (~50 µs, as the pool does: a wake-up from a block costs 20-55 µs). */
 const SPIN_LIMIT = 20_000;
 const TIMEOUT_NS = 1_000_000n;
 
-export function emitDispatch(m: ModuleBuilder, kernels: readonly FunctionBuilder[], lists: readonly (readonly DispatchEntry[])[], layout: DispatchLayout, name: string): FunctionBuilder {
+/** `clock` is the imported `env.now`, needed when `layout.trace` is set. */
+export function emitDispatch(m: ModuleBuilder, kernels: readonly FunctionBuilder[], lists: readonly (readonly DispatchEntry[])[], layout: DispatchLayout, name: string, clock?: FuncRef): FunctionBuilder {
   const fb = m.function(name, ["i32", "i32"], []);
   const [veu] = fb.params;
   const spins = fb.local("i32", "spins");
+  const trace = layout.trace;
+  if (trace && !clock) throw new InternalError("a traced launch needs the clock import");
   lists.forEach((list, v) => {
+    const stamp = (i: number) => {
+      if (!trace) return;
+      fb.i32Const(trace.offset + v * trace.stride + 8 * i); fb.call(clock!); fb.mem("f64.store", { offset: 0 });
+    };
     fb.localGet(veu!); fb.i32Const(v); fb.op("i32.eq");
     fb.if();
-    for (const e of list) {
+    stamp(0);
+    list.forEach((e, i) => {
       if (e.kind === "task") {
         fb.i32Const(e.share); fb.i32Const(e.shares); fb.i32Const(v);
         fb.call(kernels[e.kernel]!);
@@ -58,7 +73,8 @@ export function emitDispatch(m: ModuleBuilder, kernels: readonly FunctionBuilder
         fb.i32Const(at); fb.i32Const(0x7fffffff); fb.mem("memory.atomic.notify", { offset: 0 }); fb.drop();
         fb.end();
       } else emitWait(fb, spins, layout, e.veu, e.count);
-    }
+      stamp(i + 1);
+    });
     fb.return();
     fb.end();
   });

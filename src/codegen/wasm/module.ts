@@ -1,6 +1,7 @@
 /**
  * The module builder: interned function types, one imported memory (shared across worker
- * threads when `shared`), functions and exports, assembled into a binary by `finish()`.
+ * threads when `shared`), imported functions, functions and exports, assembled into a binary
+ * by `finish()`.
  */
 import { InternalError } from "../../ir/errors.js";
 import { name, section, u32, vec } from "./encoding.js";
@@ -16,6 +17,9 @@ export interface MemoryImport {
   readonly shared: boolean;
 }
 
+/** A function the host provides; imports take the first function indices. */
+export interface FunctionImport { readonly module: string; readonly name: string; readonly ref: FuncRef }
+
 const SECTION = { type: 1, import: 2, function: 3, export: 7, code: 10 } as const;
 const EXTERN = { func: 0x00, memory: 0x02 } as const;
 
@@ -23,6 +27,7 @@ export class ModuleBuilder {
   private readonly types: { readonly params: readonly ValType[]; readonly results: readonly ValType[] }[] = [];
   private readonly typeKeys = new Map<string, number>();
   private readonly funcs: FunctionBuilder[] = [];
+  private readonly funcImports: FunctionImport[] = [];
   private readonly exportList: { name: string; func: FunctionBuilder }[] = [];
   private memoryImport?: MemoryImport;
 
@@ -37,6 +42,10 @@ export class ModuleBuilder {
     return this.funcs;
   }
 
+  get functionImports(): readonly FunctionImport[] {
+    return this.funcImports;
+  }
+
   get exports(): readonly { readonly name: string; readonly func: FunctionBuilder }[] {
     return this.exportList;
   }
@@ -49,6 +58,16 @@ export class ModuleBuilder {
     this.memoryImport = mem;
   }
 
+  /** Imports a host function; before any function is declared, as imports come first in the index space. */
+  importFunction(module: string, fnName: string, params: readonly ValType[], results: readonly ValType[]): FuncRef {
+    if (this.funcs.length > 0) throw new InternalError(`wasm module: import ${module}.${fnName} after a function was declared`);
+    if (this.funcImports.some((f) => f.module === module && f.name === fnName)) throw new InternalError(`wasm module: import ${module}.${fnName} twice`);
+    this.typeIndex(params, results);
+    const ref: FuncRef = { index: this.funcImports.length, name: `${module}.${fnName}`, paramTypes: params.slice(), results: results.slice() };
+    this.funcImports.push({ module, name: fnName, ref });
+    return ref;
+  }
+
   /** Declares a function; its body is built on the returned builder and closed with finish(). */
   function(fnName: string, params: readonly ValType[], results: readonly ValType[]): FunctionBuilder {
     if (this.funcs.some((f) => f.name === fnName)) throw new InternalError(`wasm module: function $${fnName} declared twice`);
@@ -56,9 +75,9 @@ export class ModuleBuilder {
     const ctx = {
       features: this.features,
       blockType: (r: readonly ValType[]) => this.typeIndex([], r),
-      owns: (fn: FuncRef) => this.funcs[fn.index] === fn,
+      owns: (fn: FuncRef) => this.funcs[fn.index - this.funcImports.length] === fn || this.funcImports.some((f) => f.ref === fn),
     };
-    const fn = new FunctionBuilder(ctx, this.funcs.length, fnName, params, results);
+    const fn = new FunctionBuilder(ctx, this.funcImports.length + this.funcs.length, fnName, params, results);
     this.funcs.push(fn);
     return fn;
   }
@@ -76,7 +95,10 @@ export class ModuleBuilder {
     const valtypes = (ts: readonly ValType[]) => vec(ts.map((t) => [VALTYPE_CODE[t]]));
     const types = this.types.map((t) => [0x60, ...valtypes(t.params), ...valtypes(t.results)]);
     const m = this.memoryImport;
-    const imports = m ? [[...name(m.module), ...name(m.name), EXTERN.memory, ...limits(m)]] : [];
+    const imports = [
+      ...(m ? [[...name(m.module), ...name(m.name), EXTERN.memory, ...limits(m)]] : []),
+      ...this.funcImports.map((f) => [...name(f.module), ...name(f.name), EXTERN.func, ...u32(this.typeIndex(f.ref.paramTypes, f.ref.results))]),
+    ];
     const funcTypes = this.funcs.map((f) => u32(this.typeIndex(f.paramTypes, f.results)));
     const exports = this.exportList.map((e) => [...name(e.name), EXTERN.func, ...u32(e.func.index)]);
     return new Uint8Array([

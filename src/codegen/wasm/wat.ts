@@ -13,6 +13,10 @@ export function printModule(m: ModuleBuilder): string {
     const limits = [mem.min, mem.max, mem.shared ? "shared" : undefined].filter((x) => x !== undefined).join(" ");
     lines.push(`  (import "${mem.module}" "${mem.name}" (memory ${limits}))`);
   }
+  for (const { module, name, ref } of m.functionImports) {
+    const params = ref.paramTypes.map((t) => ` (param ${t})`).join(""), results = ref.results.length ? ` (result ${ref.results.join(" ")})` : "";
+    lines.push(`  (import "${module}" "${name}" (func $${ref.name}${params}${results}))`);
+  }
   for (const f of m.functions) {
     const exported = m.exports.filter((e) => e.func === f).map((e) => ` (export "${e.name}")`).join("");
     lines.push(indent(printFunction(f, exported), "  "));
