@@ -41,9 +41,11 @@ export async function scheduleCommand(model: string, opts: ScheduleOptions): Pro
     const measured = { medianMs: times.sort((a, b) => a - b)[2]!, blockedWaitsPerInference: (after.blockedWaits - before.blockedWaits) / 5 };
     const trace = c.executor.lastTrace;
     const summary = summarize(c.rammer.launches, veus, trace);
-    const svg = ganttSvg(c.rammer.launches, veus, label, trace);
-    if (opts.svg) await writeFile(opts.svg, svg);
-    if (opts.html) await writeFile(opts.html, `<!doctype html><meta charset="utf-8"><title>kiln schedule</title><body>${svg}</body>`);
+    if (opts.svg || opts.html) {
+      const svg = ganttSvg(c.rammer.launches, veus, label, trace);
+      if (opts.svg) await writeFile(opts.svg, svg);
+      if (opts.html) await writeFile(opts.html, `<!doctype html><meta charset="utf-8"><title>kiln schedule</title><body>${svg}</body>`);
+    }
     const labels = kernelLabels(c.compiled);
     const overProfile = (summary.overProfile ?? []).map((k) => ({ ...k, ops: labels[k.kernel] ?? "?" }));
     if (opts.json) {
