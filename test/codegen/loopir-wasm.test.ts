@@ -293,3 +293,43 @@ describe("wasm kernels: code shape and errors", () => {
     assert.throws(() => compileKernels([f], { ...placement, scratch: { offset: placement.scratch.offset, bytesPerWorker: 64 } }, features), InternalError);
   });
 });
+
+describe("wasm kernels: equal code is compiled once", { timeout: 60_000 }, () => {
+  /** relu(X W + bias) over [8, 8], the product computed per row into a local tile, vectorized and parallel. */
+  const dense = (p: string, x: string) => {
+    const X = placeholder(x, [8, 8]), W = placeholder(`${p}W`, [8, 8]), bias = placeholder(`${p}bias`, [8]);
+    const kk = reduceAxis(8, "k");
+    const C = compute(`${p}C`, [8, 8], (i, j) => reduceSum(mul(X.at(i, kk), W.at(kk, j)), [kk]));
+    const D = compute(`${p}D`, [8, 8], (i, j) => max(add(C.at(i, j), bias.at(j)), 0));
+    return lower(replay([D], [
+      { kind: "split", stage: D.name, loop: "j", factor: 4 },
+      { kind: "vectorize", stage: D.name, loop: "j.inner" },
+      { kind: "parallel", stage: D.name, loop: "i" },
+      { kind: "compute_at", stage: C.name, consumer: D.name, loop: "i" },
+      { kind: "split", stage: C.name, loop: "j", factor: 4 },
+      { kind: "reorder", stage: C.name, loops: ["k", "j.outer", "j.inner"] },
+      { kind: "vectorize", stage: C.name, loop: "j.inner" },
+    ]));
+  };
+  // Two layers that differ only in their buffers (the second reads the first's output), and a third kernel unlike them.
+  const first = dense("a", "in"), second = dense("b", "aD"), other = lower(replay([softmax(3, 8).Y], []));
+
+  it("kernels that differ only in their buffers share one body that takes the buffers' addresses", () => {
+    const wat = printModule(buildKernels([first, second, other], placeAll([first, second, other], 1).placement, features));
+    const funcs = [...wat.matchAll(/\(func \$(\w+)/g)].map((m) => m[1]);
+    assert.deepEqual(funcs.filter((f) => /^[kb]\d+$/.test(f!)), ["k0", "b0", "k1", "k2"], wat);
+    const body = (name: string) => wat.slice(wat.indexOf(`(func $${name}`), wat.indexOf("(func", wat.indexOf(`(func $${name}`) + 1));
+    for (const k of ["k0", "k1"]) assert.match(body(k), /call \$b0/, k);
+    assert.doesNotMatch(body("k2"), /call \$b/, "a kernel with code of its own keeps it");
+  });
+
+  it("each shared-body kernel reads and writes its own buffers", async () => {
+    const inputs = { ...inputsFor([placeholder("in", [8, 8])], 3), ...inputsFor([placeholder("aW", [8, 8]), placeholder("abias", [8])], 4),
+      ...inputsFor([placeholder("bW", [8, 8]), placeholder("bbias", [8])], 5), ...inputsFor([softmax(3, 8).Y], 6) };
+    for (const threads of [1, 2]) {
+      const got = await runWasm([first, second, other], inputs, threads, features);
+      const a = interpretAll(first, inputs), b = interpretAll(second, { ...inputs, ...a }), c = interpretAll(other, inputs);
+      for (const [name, want] of Object.entries({ ...a, ...b, ...c })) assert.equal(mismatch(got[name]!, want, 1e-5, 1e-6), -1, `${name} on ${threads} threads`);
+    }
+  });
+});

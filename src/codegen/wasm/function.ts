@@ -87,7 +87,8 @@ export class FunctionBuilder implements FuncRef {
 
   constructor(
     private readonly ctx: ModuleContext,
-    readonly index: number,
+    /** Its function index, or undefined for a draft not yet in the module (ModuleBuilder.draft). */
+    private placedAt: number | undefined,
     readonly name: string,
     readonly paramTypes: readonly ValType[],
     readonly results: readonly ValType[],
@@ -95,6 +96,26 @@ export class FunctionBuilder implements FuncRef {
     this.locals = paramTypes.map((type, index) => ({ index, type, name: `p${index}` }));
     this.params = this.locals.slice();
     this.frames = [{ kind: "func", results, height: 0, unreachable: false }];
+  }
+
+  get index(): number {
+    if (this.placedAt === undefined) this.fail("index", "the function is a draft, not yet adopted by its module");
+    return this.placedAt;
+  }
+
+  /** What the target engine supports. */
+  get features(): WasmFeatures {
+    return this.ctx.features;
+  }
+
+  get placed(): boolean {
+    return this.placedAt !== undefined;
+  }
+
+  /** Called by the module when it adopts a draft. */
+  place(index: number): void {
+    if (this.placedAt !== undefined) this.fail("place", `the function already has index ${this.placedAt}`);
+    this.placedAt = index;
   }
 
   get instructions(): readonly Instr[] {

@@ -4,10 +4,10 @@
  * vEU's under the Rammer executor, whose tasks are shares of kernels). Statements map
  * to structured control flow (loops as do-while, empty ones dropped); index
  * arithmetic is i32 with the IR's floor division; f32/f64 values use the matching wasm types.
- * Buffer addresses are constants baked into memarg offsets: an input or output at its placed
- * byte offset, an Alloc'd buffer at its layout offset above this worker's scratch base, plus
- * the constant part of the index. Unrolled loops bind their variable to a constant, folded into
- * every expression they contain; small Alloc'd buffers whose indices all fold to constants live
+ * Buffer addresses go into memarg offsets: an input or output at its placed byte offset (or, in
+ * a shared body, at 0 above the base address passed for it), an Alloc'd buffer at its layout
+ * offset above this worker's scratch base, plus the constant part of the index. Unrolled loops
+ * bind their variable to a constant, folded into every expression they contain; small Alloc'd buffers whose indices all fold to constants live
  * in locals instead of scratch (register-plan.ts).
  */
 import { InternalError, UnsupportedError } from "../../ir/errors.js";
@@ -16,7 +16,6 @@ import { fromLinear, linearize } from "../../loopir/simplify.js";
 import type { For, Func, Stmt } from "../../loopir/stmt.js";
 import type { FunctionBuilder, Local } from "./function.js";
 import { type MathHelpers, emitVector, hasVectorForm, isHelper } from "./math.js";
-import type { ModuleBuilder } from "./module.js";
 import type { ValType } from "./opcodes.js";
 import { parallelLoop } from "./parallel-plan.js";
 import { foldConstants, loopForm, straightLine, visitAccesses } from "./accesses.js";
@@ -38,20 +37,30 @@ export interface Placement {
   readonly counter?: number;
 }
 
-/** Where a buffer lives: memory from a fixed byte offset (relative to the scratch base when local), or locals. */
+/**
+ * Where a buffer lives: memory from a fixed byte offset, relative to the address in `base` when
+ * there is one (the scratch base for a local buffer, a parameter in a shared body), or locals.
+ */
 type BufferHome =
-  | { readonly type: "f32" | "f64"; readonly offset: number; readonly local: boolean; readonly registers?: undefined }
+  | { readonly type: "f32" | "f64"; readonly offset: number; readonly local: boolean; readonly base?: Local; readonly registers?: undefined }
   | { readonly type: "f32"; readonly registers: "f32" | "v128"; readonly locals: readonly Local[] };
 type MemoryHome = Extract<BufferHome, { offset: number }>;
 type RegisterHome = Extract<BufferHome, { locals: readonly Local[] }>;
 
 const VALTYPE: Readonly<Record<ScalarType, ValType>> = { int: "i32", bool: "i32", f32: "f32", f64: "f64" };
 
-export function emitKernel(m: ModuleBuilder, math: MathHelpers, index: number, f: Func, placement: Placement, layout: ScratchLayout): FunctionBuilder {
-  const fb = m.function(`k${index}`, ["i32", "i32", "i32"], []);
-  new KernelEmitter(fb, math, f, placement, layout, m.features.threads).emit();
+/**
+ * A kernel's parameters: (share, shares, slot), then, for a body that takes its buffers'
+ * addresses (`bases`), one i32 per input and output in order.
+ */
+export function kernelParams(f: Func, bases: boolean): ValType[] {
+  return ["i32", "i32", "i32", ...(bases ? [...f.inputs, ...f.outputs].map((): ValType => "i32") : [])];
+}
+
+/** Emits `f` into `fb`, a function with `kernelParams(f, bases)`, and finishes it. */
+export function emitKernel(fb: FunctionBuilder, math: MathHelpers, f: Func, placement: Placement, layout: ScratchLayout, bases: boolean): void {
+  new KernelEmitter(fb, math, f, placement, layout, fb.features.threads, bases).emit();
   fb.finish();
-  return fb;
 }
 
 class KernelEmitter {
@@ -79,14 +88,14 @@ class KernelEmitter {
   private conditional = 0;
 
   constructor(private readonly fb: FunctionBuilder, private readonly math: MathHelpers, private readonly f: Func,
-    private readonly placement: Placement, private readonly layout: ScratchLayout, private readonly threads: boolean) {
+    private readonly placement: Placement, private readonly layout: ScratchLayout, private readonly threads: boolean, bases: boolean) {
     [this.worker, this.workers, this.slot] = fb.params as [Local, Local, Local];
     this.parallel = parallelLoop(f);
-    for (const b of [...f.inputs, ...f.outputs]) {
-      const offset = placement.buffers.get(b.name);
+    [...f.inputs, ...f.outputs].forEach((b, i) => {
+      const offset = bases ? 0 : placement.buffers.get(b.name);
       if (offset === undefined) throw new InternalError(`kernel ${f.name}: buffer ${b.name} has no placement`);
-      this.homes.set(b.name, { type: b.type, offset, local: false });
-    }
+      this.homes.set(b.name, { type: b.type, offset, local: false, ...(bases ? { base: fb.params[3 + i]! } : {}) });
+    });
   }
 
   emit(): void {
@@ -133,7 +142,7 @@ class KernelEmitter {
           this.homes.set(s.buffer.name, { type: "f32", registers: p.kind, locals });
           this.promotedFloats += p.floats;
         } else {
-          this.homes.set(s.buffer.name, { type: s.buffer.type, offset: this.layout.offsets.get(s)!, local: true });
+          this.homes.set(s.buffer.name, { type: s.buffer.type, offset: this.layout.offsets.get(s)!, local: true, base: this.scratchBase! });
         }
         this.stmt(s.body);
         if (promote) this.promotedFloats -= p.floats;
@@ -276,7 +285,7 @@ class KernelEmitter {
       const p = fb.local("i32", `p${locals.size}`);
       this.scalar(split.base);
       fb.i32Const(elementBytes(home.type) === 4 ? 2 : 3); fb.op("i32.shl");
-      if (home.local) { fb.localGet(this.scratchBase!); fb.op("i32.add"); }
+      if (home.base) { fb.localGet(home.base); fb.op("i32.add"); }
       fb.localSet(p);
       locals.set(key, p);
       if (split.coeff !== 0) steps.push([p, split.coeff * elementBytes(home.type)]);
@@ -305,7 +314,7 @@ class KernelEmitter {
       this.scalar(dynamic);
       fb.i32Const(bytes === 4 ? 2 : 3); fb.op("i32.shl");
     }
-    if (home.local) { fb.localGet(this.scratchBase!); fb.op("i32.add"); }
+    if (home.base) { fb.localGet(home.base); fb.op("i32.add"); }
     return home.offset + offset * bytes;
   }
 
@@ -600,5 +609,6 @@ function isNonnegative(e: Expr): boolean {
   return (e.op === "+" || e.op === "*" || e.op === "min" || e.op === "max") && isNonnegative(e.a) && isNonnegative(e.b);
 }
 
+/** Accesses share a pointer when only their memarg offsets differ: same base address local (or none), type and index. */
 const pointerKey = (home: MemoryHome, s: { base: Expr; v?: string; coeff: number }) =>
-  `${home.local ? "scratch" : "memory"}|${home.type}|${s.base.id}|${s.v}|${s.coeff}`;
+  `${home.base?.index ?? "memory"}|${home.type}|${s.base.id}|${s.v}|${s.coeff}`;

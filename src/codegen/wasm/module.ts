@@ -70,16 +70,30 @@ export class ModuleBuilder {
 
   /** Declares a function; its body is built on the returned builder and closed with finish(). */
   function(fnName: string, params: readonly ValType[], results: readonly ValType[]): FunctionBuilder {
-    if (this.funcs.some((f) => f.name === fnName)) throw new InternalError(`wasm module: function $${fnName} declared twice`);
+    const fn = this.draft(fnName, params, results);
+    this.adopt(fn);
+    return fn;
+  }
+
+  /**
+   * A function built outside the index space: it takes the next index only if `adopt`ed, so a
+   * body can be built, compared with others and dropped (compile-kernels.ts shares equal
+   * kernel bodies). Nothing can call a draft until it is adopted.
+   */
+  draft(fnName: string, params: readonly ValType[], results: readonly ValType[]): FunctionBuilder {
     this.typeIndex(params, results);
     const ctx = {
       features: this.features,
       blockType: (r: readonly ValType[]) => this.typeIndex([], r),
       owns: (fn: FuncRef) => this.funcs[fn.index - this.funcImports.length] === fn || this.funcImports.some((f) => f.ref === fn),
     };
-    const fn = new FunctionBuilder(ctx, this.funcImports.length + this.funcs.length, fnName, params, results);
+    return new FunctionBuilder(ctx, undefined, fnName, params, results);
+  }
+
+  adopt(fn: FunctionBuilder): void {
+    if (this.funcs.some((f) => f.name === fn.name)) throw new InternalError(`wasm module: function $${fn.name} declared twice`);
+    fn.place(this.funcImports.length + this.funcs.length);
     this.funcs.push(fn);
-    return fn;
   }
 
   export(func: FunctionBuilder, exportName = func.name): void {
