@@ -22,10 +22,10 @@ import { nodeReads } from "./passes/graph-utils.js";
 import { constantValues, planMemory, type MemoryPlan } from "./passes/memory-plan.js";
 import { optimize } from "./passes/pipeline.js";
 import type { PassStats } from "./passes/pass.js";
-import { CONTROL_BYTES, NEXT } from "./runtime/control.js";
+import { CONTROL_BYTES } from "./runtime/control.js";
 import type { Program, ProgramStep, ValueRef } from "./runtime/program.js";
 import { profileKernels } from "./runtime/profile.js";
-import { type LaunchPlan, planLaunch } from "./rammer/launch.js";
+import { type LaunchPlan, dynamicOps, planLaunch } from "./rammer/launch.js";
 import { type Policy, granularities, wavefront } from "./rammer/policies.js";
 
 export type CodegenBackend = "wasm" | "js";
@@ -170,8 +170,7 @@ export async function compileModel(model: Model, backend: CodegenBackend): Promi
   const bytesPerWorker = align(Math.max(16, ...kernels.map((k) => layoutScratch(k.func, Infinity).bytes)));
   const scratch = { offset: top, bytesPerWorker };
   const funcs = kernels.map((k) => k.func);
-  // The executor's pool keeps its control block at 0: kernels share parallel loops through its NEXT cell.
-  const placement = { buffers, scratch, counter: NEXT * 4 };
+  const placement = { buffers, scratch };
   clock.lap("place");
   const features = await detectFeatures();
   const module: KernelModule = backend === "wasm" ? compileKernels(funcs, placement, features) : compileKernelsJs(funcs, placement);
@@ -195,7 +194,6 @@ export async function compileModel(model: Model, backend: CodegenBackend): Promi
   };
   const code = () => (module.kind === "js" ? module.source : printModule(buildKernels(funcs, placement, features)));
   const withLaunches = (launches: readonly Launch[], at: number): KernelModule => {
-    // No shared work counter: a Rammer task is one fixed share, run alongside other kernels' tasks.
     const moved = { buffers, scratch: { offset: at, bytesPerWorker } };
     return backend === "wasm" ? compileKernels(funcs, moved, features, launches) : fail("the Rammer executor needs the wasm backend");
   };
@@ -208,8 +206,11 @@ export interface RammerSchedule {
   readonly veus: number;
 }
 
-/** Bytes of one launch's counters: a cache line per vEU (no false sharing), one for the blocked count, one for the sleepers. */
-const counterBytes = (veus: number) => (veus + 2) * ALIGN;
+/**
+ * Bytes of one launch's counters: a cache line per vEU's progress (no false sharing), one for the
+ * blocked count, one for the sleepers, then an i32 per operator whose tasks share its loop dynamically.
+ */
+const counterBytes = (veus: number, dynamicOps: number) => (veus + 2) * ALIGN + align(4 * dynamicOps);
 
 /**
  * The Rammer executor's program: kernels profiled on this machine, every run of kernel steps
@@ -235,17 +236,20 @@ export async function scheduleRammer(compiled: CompiledModel, veus: number, poli
   const launches = runs.map((kernels) => planLaunch(kernels, p.access, cost, grains, veus, policy));
   // Per launch: its counters, then (traced) a timestamp row per vEU: one at the start, one per entry.
   const traceStride = (l: LaunchPlan) => (trace ? align(8 * (1 + Math.max(...l.program.lists.map((list) => list.length)))) : 0);
-  const regions: { counters: number; trace: number; stride: number }[] = [];
+  const regions: { counters: number; bytes: number; dynamic: Map<number, number>; trace: number; stride: number }[] = [];
   let end = p.scratch.offset;
   for (const l of launches) {
     const stride = traceStride(l);
-    regions.push({ counters: end, trace: end + counterBytes(veus), stride });
-    end += counterBytes(veus) + veus * stride;
+    const dynamic = new Map(dynamicOps(l).map((op, i) => [op, end + (veus + 2) * ALIGN + 4 * i]));
+    const bytes = counterBytes(veus, dynamic.size);
+    regions.push({ counters: end, bytes, dynamic, trace: end + bytes, stride });
+    end += bytes + veus * stride;
   }
   const module = compiled.withLaunches(launches.map((l, i) => {
     const r = regions[i]!;
     return {
-      lists: l.program.lists.map((list) => list.map((e) => (e.kind === "wait" ? e : { kind: "task" as const, kernel: l.kernels[e.task.op]!, share: e.task.share, shares: e.task.shares }))),
+      lists: l.program.lists.map((list) => list.map((e) => (e.kind === "wait" ? e
+        : { kind: "task" as const, kernel: l.kernels[e.task.op]!, share: e.task.share, shares: e.task.shares, counter: r.dynamic.get(e.task.op) ?? 0 }))),
       layout: { counters: r.counters, stride: ALIGN, blocked: r.counters + veus * ALIGN, sleepers: r.counters + (veus + 1) * ALIGN, ...(trace ? { trace: { offset: r.trace, stride: r.stride } } : {}) },
     };
   }), align(end));
@@ -256,7 +260,7 @@ export async function scheduleRammer(compiled: CompiledModel, veus: number, poli
     if (p.steps[i - 1]?.kind === "kernel") return [];
     const r = regions[launch]!, l = launches[launch]!;
     const traced = trace ? { trace: { offset: r.trace, stride: r.stride, stamps: l.program.lists.map((list) => 1 + list.length) } } : {};
-    return [{ kind: "launch", kernel: kernelCount + launch++, counters: { offset: r.counters, bytes: counterBytes(veus) }, blocked: r.counters + veus * ALIGN, ...traced }];
+    return [{ kind: "launch", kernel: kernelCount + launch++, counters: { offset: r.counters, bytes: r.bytes }, blocked: r.counters + veus * ALIGN, ...traced }];
   });
   const scratch = { offset: align(end), bytesPerWorker: p.scratch.bytesPerWorker };
   return { program: { ...p, module, steps, scratch }, launches, veus };

@@ -20,6 +20,26 @@ type Range = KernelAccess["reads"][number];
 const overlap = (a: readonly Range[], b: readonly Range[]) =>
   a.some((x) => b.some((y) => x.offset < y.offset + y.bytes && y.offset < x.offset + x.bytes));
 
+/**
+ * Operators whose split tasks take at least this long (by the profile) run them dynamically when
+ * split across every vEU: a vEU that reaches the operator late, or loses its core for a while
+ * (this machine is shared), leaves its share to the others instead of holding them up (NASNet-A
+ * on 2 vEUs: 10.7 -> 9.5 ms). Shorter tasks keep fixed shares: share v of an RNN step's
+ * matrix-vector product reads the same slice of the weights on vEU v at every step, which stays
+ * in that core's cache, and dynamic chunks would scatter it (LSTM-TC: 21 -> 27.5 ms with every
+ * split operator dynamic).
+ */
+export const DYNAMIC_MIN_MS = 0.05;
+
+/** The operators of a launch whose tasks share their loop dynamically (the kernel ABI's `counter`). */
+export function dynamicOps(plan: LaunchPlan): number[] {
+  const veus = plan.program.veus;
+  if (veus < 2) return [];
+  const split = new Set<number>();
+  for (const list of plan.program.lists) for (const e of list) if (e.kind === "task" && e.task.shares === veus) split.add(e.task.op);
+  return [...split].filter((op) => plan.ops[op]!.cost.get(veus)! >= DYNAMIC_MIN_MS);
+}
+
 export function planLaunch(kernels: readonly number[], access: readonly KernelAccess[], cost: (kernel: number, shares: number) => number,
   granularities: readonly number[], veus: number, policy: Policy): LaunchPlan {
   const ops: ROperator[] = kernels.map((k, id) => {

@@ -5,6 +5,12 @@
  * units (one per worker thread). An rProgram is, for each vEU, the ordered list of what it
  * does: run a task, or wait until another vEU has finished a number of tasks. It is built only
  * through `append` and `wait`, so any policy builds it the same way.
+ *
+ * A long operator split across every vEU may run its tasks dynamically (launch.ts,
+ * `dynamicOps`): each task takes chunks of the operator's loop from a counter of the operator's
+ * own until none is left (the kernel ABI's `counter`). Which iterations a task does is then
+ * decided at run time, so a successor waits for every task of each operator it depends on (the
+ * policies do: dependencies are between operators), never for one share's region.
  */
 import { InternalError } from "../ir/errors.js";
 

@@ -3,8 +3,9 @@
  *   EPOCH   bumped by the main thread to start a step (workers wait for it to change);
  *   KERNEL  the kernel to run in that step, or STOP to end the workers' loop;
  *   ARRIVED how many workers finished the step (the main thread waits for all of them);
- *   NEXT    the next iteration of the step's parallel loop to hand out (kernels compiled with
- *           `Placement.counter` take their iterations from it); 0 at the start of every step.
+ *   NEXT    the next iteration of the step's parallel loop to hand out (every thread passes its
+ *           address as the kernel's `counter`, so they share the loop dynamically); 0 at the
+ *           start of every step.
  * Every access is an Atomics operation, which is sequentially consistent, so the kernels'
  * plain writes before a worker's Atomics.add(ARRIVED) are visible to the main thread once it
  * reads the final count, and the main thread's writes before bumping EPOCH are visible to a

@@ -1,8 +1,12 @@
 /** Turning a code generator's KernelModule into callable kernels on this thread. */
 import type { KernelModule } from "../codegen/kernel-module.js";
 
-/** Runs share `share` of `shares` of a kernel, with the scratch of slot `slot`. */
-export type Kernel = (share: number, shares: number, slot: number) => void;
+/**
+ * Runs share `share` of `shares` of a kernel, with the scratch of slot `slot`; or, when `counter`
+ * is the nonzero address of an i32 that was 0 when the first caller started, takes chunks of its
+ * parallel loop from that counter as one of `shares` callers (kernel-emitter.ts).
+ */
+export type Kernel = (share: number, shares: number, slot: number, counter: number) => void;
 
 export async function instantiateKernels(module: KernelModule, memory: WebAssembly.Memory): Promise<Kernel[]> {
   if (module.kind === "js") {

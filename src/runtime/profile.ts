@@ -37,7 +37,7 @@ async function measure(program: Program, kernels: number, granularities: readonl
   const memory = programMemory(program, 1);
   const fns = await instantiateKernels(program.module, memory);
   return Array.from({ length: kernels }, (_, k) => granularities.map((shares) => {
-    const run = () => fns[k]!(0, shares, 0);
+    const run = () => fns[k]!(0, shares, 0, 0);
     for (let i = 0; i < WARMUP; i++) run();
     const times = Array.from({ length: RUNS }, () => {
       const t = performance.now();

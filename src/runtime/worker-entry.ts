@@ -1,5 +1,5 @@
 /** A runtime worker: instantiates the kernels, then runs one share of each step it is woken for. */
-import { ARRIVED, CONTROL_INTS, EPOCH, KERNEL, STOP } from "./control.js";
+import { ARRIVED, CONTROL_INTS, EPOCH, KERNEL, NEXT, STOP } from "./control.js";
 import type { KernelModule } from "../codegen/kernel-module.js";
 import { instantiateKernels } from "./kernel-module.js";
 import { parentChannel } from "./platform.js";
@@ -25,7 +25,7 @@ channel.onMessage((message) => {
       epoch = waitWhileEquals(control, EPOCH, epoch, true);
       const k = Atomics.load(control, KERNEL);
       if (k === STOP) return;
-      kernels[k]!(init.index, init.workers, init.index);
+      kernels[k]!(init.index, init.workers, init.index, init.controlOffset + NEXT * 4);
       if (Atomics.add(control, ARRIVED, 1) + 1 === init.workers - 1) Atomics.notify(control, ARRIVED);
     }
   }, (e: unknown) => channel.post({ error: String(e) }));

@@ -28,6 +28,8 @@ export class WorkerPool {
   private constructor(
     readonly threads: number,
     private readonly control: Int32Array,
+    /** The NEXT cell's address: the threads share each kernel's parallel loop through it. */
+    private readonly counter: number,
     private readonly kernels: Kernel[],
     private readonly workers: WorkerHandle[],
   ) {}
@@ -55,7 +57,7 @@ export class WorkerPool {
       w.unref();
       return w;
     }));
-    const pool = new WorkerPool(threads, control, kernels, workers);
+    const pool = new WorkerPool(threads, control, controlOffset + NEXT * 4, kernels, workers);
     if (openPools.size === 0) whenIdle(closeOpenPools);
     openPools.add(pool);
     return pool;
@@ -74,7 +76,7 @@ export class WorkerPool {
       Atomics.add(this.control, EPOCH, 1);
       Atomics.notify(this.control, EPOCH);
     }
-    kernel(0, this.threads, 0);
+    kernel(0, this.threads, 0, this.counter);
     if (this.threads > 1) waitUntil(this.control, ARRIVED, this.threads - 1, canBlock());
   }
 

@@ -1,16 +1,20 @@
 /**
- * Dynamic sharing of a kernel's parallel loop (kernel-emitter.ts, take): workers take chunks of
- * iterations from the pool's NEXT cell. Every iteration must run exactly once, for extents
- * below and above 8 chunks per worker, on 1 to 3 threads, and a parallel loop nested in a
- * serial one (which runs more than once per call) keeps fixed shares. Hand-built loop IR that
- * adds 1 to each output element, so an iteration run twice or skipped shows.
+ * Sharing a kernel's parallel loop (kernel-emitter.ts, shareOrTake): through the pool, workers
+ * take chunks of iterations from its NEXT cell (the `counter` they pass). Every iteration must
+ * run exactly once, for extents below and above 8 chunks per worker, on 1 to 3 threads, and a
+ * parallel loop nested in a serial one (which runs more than once per call) keeps fixed shares.
+ * Called directly: counter 0 runs the fixed share, and with a counter the first caller takes
+ * every chunk when it runs alone, leaving none to a later one. Hand-built loop IR that adds 1 to
+ * each output element, so an iteration run twice or skipped shows.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { detectFeatures } from "../../src/codegen/wasm/features.js";
 import { add, ivar, lit, load, mul } from "../../src/loopir/expr.js";
 import { type Func, forLoop, seq, store } from "../../src/loopir/stmt.js";
-import { runWasm } from "./loopir-wasm-harness.js";
+import { compileKernels } from "../../src/codegen/wasm/compile-kernels.js";
+import { instantiateKernels } from "../../src/runtime/kernel-module.js";
+import { placeAll, runWasm } from "./loopir-wasm-harness.js";
 
 const features = await detectFeatures();
 const f32 = (name: string, shape: number[]) => ({ name, type: "f32" as const, shape });
@@ -36,4 +40,36 @@ describe("dynamic sharing of parallel loops", { timeout: 60_000 }, () => {
       }
     });
   }
+
+  /** `f` compiled alone, called on this thread: X = 0..n-1, Y = NaN, a free i32 for the counter. */
+  async function direct(f: Func) {
+    const { placement, bytes } = placeAll([f], 4);
+    const counter = bytes;
+    const memory = new WebAssembly.Memory({ initial: Math.ceil((bytes + 64) / 65536), maximum: 65536, shared: true });
+    const [k] = await instantiateKernels(compileKernels([f], placement, features), memory);
+    const n = f.inputs[0]!.shape[0]!;
+    new Float32Array(memory.buffer, placement.buffers.get("X")!, n).set(Float32Array.from({ length: n }, (_, i) => i));
+    const y = () => new Float32Array(memory.buffer, placement.buffers.get("Y")!, n);
+    y().fill(NaN);
+    return { k: k!, y, counter, cell: () => new Int32Array(memory.buffer, counter, 1)[0]! };
+  }
+  const once = (y: Float32Array) => y.findIndex((v, i) => v !== i + 1);
+
+  it("counter 0: each caller runs its fixed share (3 shares of 100 iterations, one call each)", async () => {
+    const { k, y } = await direct(func(100, 1));
+    k(0, 3, 0, 0);
+    assert.ok(y().slice(0, 33).every((v, i) => v === i + 1) && y().slice(33).every(Number.isNaN), "share 0 of 3 is iterations 0..32 alone");
+    k(1, 3, 1, 0); k(2, 3, 2, 0);
+    assert.equal(once(y()), -1);
+  });
+
+  it("a counter: the first caller alone takes every chunk, a later caller finds none left", async () => {
+    const { k, y, counter, cell } = await direct(func(100, 1));
+    k(1, 2, 1, counter);
+    assert.equal(once(y()), -1, "one caller did all 100 iterations");
+    assert.ok(cell() >= 100);
+    y().fill(NaN);
+    k(0, 2, 0, counter);
+    assert.ok(y().every(Number.isNaN), "the second caller ran nothing");
+  });
 });

@@ -16,7 +16,7 @@ import { printFunc } from "../../src/loopir/print.js";
 import { type Step, replay } from "../../src/loopir/schedule.js";
 import type { BufferDecl, Func, Stmt } from "../../src/loopir/stmt.js";
 import { inputsFor, mismatch } from "../loopir/harness.js";
-import { CONTROL_BYTES, NEXT } from "../../src/runtime/control.js";
+import { CONTROL_BYTES } from "../../src/runtime/control.js";
 import { WorkerPool } from "../../src/runtime/worker-pool.js";
 
 const PAGE = 65536;
@@ -32,8 +32,8 @@ export function placeAll(funcs: readonly Func[], workers: number): { placement: 
     top = align(top + shapeSize(b.shape) * (b.type === "f32" ? 4 : 8));
   }
   const bytesPerWorker = align(Math.max(16, ...funcs.map((f) => layoutScratch(f, Infinity).bytes)));
-  // The pool's control block is at 0: its NEXT cell hands out parallel iterations.
-  return { placement: { buffers, scratch: { offset: top, bytesPerWorker }, counter: NEXT * 4 }, bytes: top + workers * bytesPerWorker, decls };
+  // The pool's control block is at 0 (its NEXT cell hands out parallel iterations).
+  return { placement: { buffers, scratch: { offset: top, bytesPerWorker } }, bytes: top + workers * bytesPerWorker, decls };
 }
 
 /** Runs kernels 0..n-1 in order with `threads` threads; outputs start as NaN so a missed element shows. */

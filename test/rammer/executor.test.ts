@@ -2,13 +2,15 @@
  * The Rammer executor against op-by-op execution: the same kernels, so bit-identical outputs,
  * on every zoo model (small sizes) and the tiny CNN; one launch per run of kernels; and a stress
  * test that runs each model many times with 1 to 4 vEUs and checks every output, so that a
- * missing Wait or a memory-ordering bug shows.
+ * missing Wait or a memory-ordering bug shows. Runs alternate between two sets of inputs, so a
+ * kernel that skipped its work would leave the other set's outputs behind, not the right ones.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { join } from "node:path";
 import { InferenceSession } from "../../src/api.js";
 import { runConformance } from "../../src/cli/conformance.js";
+import { dynamicOps } from "../../src/rammer/launch.js";
 import { type Policy, opByOp } from "../../src/rammer/policies.js";
 import type { Model } from "../../src/ir/graph.js";
 import { rng } from "../../src/ir/random.js";
@@ -20,6 +22,10 @@ import { SMALL, feedsFor } from "../zoo/cases.js";
 const MODELS: Record<string, () => Model> = { "tiny-cnn": tinyCnn, ...Object.fromEntries(Object.entries(SMALL).map(([k, c]) => [k, c.build])) };
 /** Runs per model in the stress test, each on a session of 1 to 4 vEUs picked at random. */
 const STRESS_RUNS = 1000;
+
+/** The model with its first input's batch dimension bound to `n` (for the inputs only: shapes stay symbolic in the model). */
+const withBatch = (model: Model, n: number): Model =>
+  ({ ...model, graph: { ...model.graph, inputs: model.graph.inputs.map((v) => ({ ...v, type: { ...v.type, shape: [n, ...(v.type.shape ?? []).slice(1)] } })) } });
 
 function assertSame(got: Record<string, Tensor>, want: Record<string, Tensor>, what: string): void {
   for (const [name, t] of Object.entries(want)) {
@@ -41,10 +47,11 @@ describe("Rammer executor", { timeout: 900_000 }, () => {
   for (const [name, build] of Object.entries(MODELS)) {
     it(`${name}: the same outputs as op-by-op, one wake-up per launch, over ${STRESS_RUNS} runs on 1-4 vEUs`, async () => {
       const model = build();
-      const feeds = name === "tiny-cnn" ? feedsFor({ ...model, graph: { ...model.graph, inputs: model.graph.inputs.map((v) => ({ ...v, type: { ...v.type, shape: [1, 3, 32, 32] } })) } }) : feedsFor(model);
+      const fed = name === "tiny-cnn" ? withBatch(model, 1) : model;
+      const feedSets = [feedsFor(fed), feedsFor(fed, 100)], feeds = feedSets[0]!;
       const ref = await InferenceSession.create(model, { threads: 2, executor: "op-by-op" });
       try {
-        const want = await ref.run(feeds);
+        const wants = [await ref.run(feedSets[0]!), await ref.run(feedSets[1]!)];
         const sessions = await Promise.all([1, 2, 3, 4].map((veus) => InferenceSession.create(model, { threads: veus, executor: "rammer" })));
         try {
           const compiled = await Promise.all(sessions.map((s) => s.compiledFor(new Map(Object.entries(feeds)))));
@@ -53,7 +60,7 @@ describe("Rammer executor", { timeout: 900_000 }, () => {
           for (let run = 0; run < STRESS_RUNS; run++) {
             const k = Math.floor(r() * 4);
             runs[k]!++;
-            assertSame(await sessions[k]!.run(feeds), want, `${k + 1} vEU(s), run ${run}`);
+            assertSame(await sessions[k]!.run(feedSets[run % 2]!), wants[run % 2]!, `${k + 1} vEU(s), run ${run}`);
           }
           compiled.forEach((c, k) => {
             assert.ok(c.kind === "compiled" && c.rammer);
@@ -67,6 +74,29 @@ describe("Rammer executor", { timeout: 900_000 }, () => {
       }
     });
   }
+
+  it("long operators split across every vEU share their loops dynamically: the same outputs as op-by-op over 300 runs on 2-4 vEUs", async () => {
+    // The tiny CNN at batch 32: its convolutions' tasks take well over DYNAMIC_MIN_MS.
+    const model = tinyCnn();
+    const feedSets = [feedsFor(withBatch(model, 32)), feedsFor(withBatch(model, 32), 100)];
+    const ref = await InferenceSession.create(model, { threads: 2, executor: "op-by-op" });
+    const sessions = await Promise.all([2, 3, 4].map((veus) => InferenceSession.create(model, { threads: veus, executor: "rammer" })));
+    try {
+      const wants = [await ref.run(feedSets[0]!), await ref.run(feedSets[1]!)];
+      for (const s of sessions) {
+        const c = await s.compiledFor(new Map(Object.entries(feedSets[0]!)));
+        assert.ok(c.kind === "compiled" && c.rammer);
+        assert.ok(c.rammer.launches.some((l) => dynamicOps(l).length > 0), `${c.rammer.veus} vEUs: no operator runs dynamically`);
+      }
+      const r = rng(7);
+      for (let run = 0; run < 300; run++) {
+        const k = Math.floor(r() * sessions.length);
+        assertSame(await sessions[k]!.run(feedSets[run % 2]!), wants[run % 2]!, `${k + 2} vEUs, run ${run}`);
+      }
+    } finally {
+      await Promise.all([ref.release(), ...sessions.map((s) => s.release())]);
+    }
+  });
 
   it("plans with the policy given in SessionOptions (here the op-by-op ablation: every task split across all vEUs)", async () => {
     const model = SMALL["seq2seq"]!.build(), feeds = feedsFor(model);

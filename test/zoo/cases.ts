@@ -18,8 +18,8 @@ export const SMALL: Record<ZooName, Case> = {
   "deepspeech2": { build: () => ZOO["deepspeech2"].build({ frames: 8, frequencies: 41, channels: 4, layers: 2, hidden: 8, classes: 5 }), shape: [4, 5] },
 };
 
-export /** Seeded random data in [-1, 1) for every input. */
-function feedsFor(model: Model): Record<string, Tensor> {
-  return Object.fromEntries(model.graph.inputs.map((v, i) => [v.name, randomTensor("float32", v.type.shape as number[], i + 7)]));
+/** Seeded random data in [-1, 1) for every input (another `seed`, other data). */
+export function feedsFor(model: Model, seed = 7): Record<string, Tensor> {
+  return Object.fromEntries(model.graph.inputs.map((v, i) => [v.name, randomTensor("float32", v.type.shape as number[], i + seed)]));
 }
 

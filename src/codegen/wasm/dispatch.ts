@@ -1,7 +1,8 @@
 /**
  * The Rammer executor's one function per launch: `run(veu, veus)` is called once by every
  * worker and runs that vEU's list of an rProgram: each task is a call of its kernel's share
- * (`k(share, shares, veu)`, the vEU's own scratch), followed by bumping the vEU's progress
+ * (`k(share, shares, veu, counter)`, the vEU's own scratch; `counter` is 0 for a fixed share, or
+ * the operator's own counter when its tasks share its loop dynamically), followed by bumping the vEU's progress
  * counter; each wait spins on another vEU's counter until it reaches the count, blocking in
  * memory.atomic.wait32 only after a bounded spin.
  *
@@ -28,7 +29,8 @@ import type { ModuleBuilder } from "./module.js";
 import { InternalError } from "../../ir/errors.js";
 
 export type DispatchEntry =
-  | { readonly kind: "task"; readonly kernel: number; readonly share: number; readonly shares: number }
+  /** `counter`: 0 to run the fixed share, else the address of the i32 its tasks take chunks from (0 when the launch starts). */
+  | { readonly kind: "task"; readonly kernel: number; readonly share: number; readonly shares: number; readonly counter: number }
   | { readonly kind: "wait"; readonly veu: number; readonly count: number };
 
 export interface DispatchLayout {
@@ -64,7 +66,7 @@ export function emitDispatch(m: ModuleBuilder, kernels: readonly FunctionBuilder
     stamp(0);
     list.forEach((e, i) => {
       if (e.kind === "task") {
-        fb.i32Const(e.share); fb.i32Const(e.shares); fb.i32Const(v);
+        fb.i32Const(e.share); fb.i32Const(e.shares); fb.i32Const(v); fb.i32Const(e.counter);
         fb.call(kernels[e.kernel]!);
         const at = layout.counters + v * layout.stride;
         fb.i32Const(at); fb.i32Const(1); fb.mem("i32.atomic.rmw.add", { offset: 0 }); fb.drop();

@@ -1,7 +1,11 @@
 /**
- * One loop IR function as one wasm kernel `(share: i32, shares: i32, slot: i32) -> ()`: it runs
- * share `share` of `shares` of its parallel loop with scratch slot `slot` (the worker's, or the
- * vEU's under the Rammer executor, whose tasks are shares of kernels). Statements map
+ * One loop IR function as one wasm kernel `(share: i32, shares: i32, slot: i32, counter: i32) -> ()`:
+ * it runs share `share` of `shares` of its parallel loop with scratch slot `slot` (the worker's,
+ * or the vEU's under the Rammer executor, whose tasks are shares of kernels). A nonzero
+ * `counter` is the address of an i32 that is 0 when the first of the `shares` callers starts:
+ * the callers then take the loop's iterations from it in chunks (dynamic sharing) instead of
+ * fixed shares, so one that loses its core for a while (this machine is shared) or reaches the
+ * kernel late no longer holds the others up at the end. Statements map
  * to structured control flow (loops as do-while, empty ones dropped); index
  * arithmetic is i32 with the IR's floor division; f32/f64 values use the matching wasm types.
  * Buffer addresses go into memarg offsets: an input or output at its placed byte offset (or, in
@@ -14,7 +18,7 @@ import { InternalError, UnsupportedError } from "../../ir/errors.js";
 import { type Expr, FALSE, type ScalarType, TRUE, ivar, lit, loadsOf, varsOf } from "../../loopir/expr.js";
 import { fromLinear, linearize } from "../../loopir/simplify.js";
 import type { For, Func, Stmt } from "../../loopir/stmt.js";
-import type { FunctionBuilder, Local } from "./function.js";
+import type { FunctionBuilder, Label, Local } from "./function.js";
 import { type MathHelpers, emitVector, hasVectorForm, isHelper } from "./math.js";
 import type { ValType } from "./opcodes.js";
 import { parallelLoop } from "./parallel-plan.js";
@@ -28,13 +32,6 @@ export interface Placement {
   readonly buffers: ReadonlyMap<string, number>;
   /** Local buffers: worker w's region starts at offset + w * bytesPerWorker. */
   readonly scratch: { readonly offset: number; readonly bytesPerWorker: number };
-  /**
-   * Byte address of an i32 that is 0 whenever a kernel starts (the worker pool's NEXT cell).
-   * With it, and the threads feature, workers take a parallel loop's iterations from it in
-   * chunks (dynamic sharing) instead of fixed shares: on a machine shared with other work a
-   * worker that loses its core for a while no longer holds every other worker up at the end.
-   */
-  readonly counter?: number;
 }
 
 /**
@@ -50,11 +47,11 @@ type RegisterHome = Extract<BufferHome, { locals: readonly Local[] }>;
 const VALTYPE: Readonly<Record<ScalarType, ValType>> = { int: "i32", bool: "i32", f32: "f32", f64: "f64" };
 
 /**
- * A kernel's parameters: (share, shares, slot), then, for a body that takes its buffers'
+ * A kernel's parameters: (share, shares, slot, counter), then, for a body that takes its buffers'
  * addresses (`bases`), one i32 per input and output in order.
  */
 export function kernelParams(f: Func, bases: boolean): ValType[] {
-  return ["i32", "i32", "i32", ...(bases ? [...f.inputs, ...f.outputs].map((): ValType => "i32") : [])];
+  return ["i32", "i32", "i32", "i32", ...(bases ? [...f.inputs, ...f.outputs].map((): ValType => "i32") : [])];
 }
 
 /** Emits `f` into `fb`, a function with `kernelParams(f, bases)`, and finishes it. */
@@ -67,6 +64,7 @@ class KernelEmitter {
   private readonly worker: Local;
   private readonly workers: Local;
   private readonly slot: Local;
+  private readonly counter: Local;
   private readonly vars = new Map<string, Local>();
   /** Variables of the unrolled loops around the code being emitted, bound to constants. */
   private readonly consts = new Map<string, Expr>();
@@ -89,12 +87,12 @@ class KernelEmitter {
 
   constructor(private readonly fb: FunctionBuilder, private readonly math: MathHelpers, private readonly f: Func,
     private readonly placement: Placement, private readonly layout: ScratchLayout, private readonly threads: boolean, bases: boolean) {
-    [this.worker, this.workers, this.slot] = fb.params as [Local, Local, Local];
+    [this.worker, this.workers, this.slot, this.counter] = fb.params as [Local, Local, Local, Local];
     this.parallel = parallelLoop(f);
     [...f.inputs, ...f.outputs].forEach((b, i) => {
       const offset = bases ? 0 : placement.buffers.get(b.name);
       if (offset === undefined) throw new InternalError(`kernel ${f.name}: buffer ${b.name} has no placement`);
-      this.homes.set(b.name, { type: b.type, offset, local: false, ...(bases ? { base: fb.params[3 + i]! } : {}) });
+      this.homes.set(b.name, { type: b.type, offset, local: false, ...(bases ? { base: fb.params[4 + i]! } : {}) });
     });
   }
 
@@ -166,9 +164,8 @@ class KernelEmitter {
   private loop(s: For): void {
     if (s.extent < 1) return;
     if (s === this.parallel) {
-      // The counter serves one pass over the loop per kernel call: not a loop nested in another.
-      const once = this.placement.counter !== undefined && this.threads && !nestedInLoop(this.f.body, s);
-      return once ? this.take(s, this.placement.counter!) : this.share(s);
+      // A counter serves one pass over the loop per kernel call: not a loop nested in another.
+      return this.threads && !nestedInLoop(this.f.body, s) ? this.shareOrTake(s) : this.share(s);
     }
     const form = loopForm(s, this.consts, (b) => this.home(b).type);
     if (form.kind === "vector") return this.vectorLoop(form.plan);
@@ -224,27 +221,49 @@ class KernelEmitter {
   }
 
   /**
-   * Dynamic sharing: chunks of max(1, floor(n / (8 * workers))) iterations, each taken with an
-   * atomic add on the counter, until they run out.
+   * The fixed share when `counter` is 0, else dynamic sharing: chunks of
+   * max(1, floor(n / (8 * shares))) iterations, each taken with an atomic add on the counter,
+   * until they run out. One copy of the body serves both: the range [i, end) comes from one or
+   * the other.
    */
-  private take(s: For, counter: number): void {
+  private shareOrTake(s: For): void {
     const fb = this.fb;
     const i = this.bind(s.v), end = fb.local("i32", `${s.v}.end`), chunk = fb.local("i32", `${s.v}.chunk`);
+    const bound = (plus: number) => {
+      fb.i32Const(s.extent); fb.localGet(this.worker);
+      if (plus) { fb.i32Const(plus); fb.op("i32.add"); }
+      fb.op("i32.mul"); fb.localGet(this.workers); fb.op("i32.div_u");
+    };
+    /** [i, end) = the next chunk, or leave through `exit` when none is left. */
+    const takeChunk = (exit: Label) => {
+      fb.localGet(this.counter); fb.localGet(chunk); fb.mem("i32.atomic.rmw.add", { offset: 0 });
+      fb.localTee(i); fb.i32Const(s.extent); fb.op("i32.ge_s"); fb.brIf(exit);
+      // end = min(i + chunk, n)
+      fb.localGet(i); fb.localGet(chunk); fb.op("i32.add"); fb.localTee(end);
+      fb.i32Const(s.extent); fb.localGet(end); fb.i32Const(s.extent); fb.op("i32.lt_s"); fb.select(); fb.localSet(end);
+    };
+    const exit = fb.block();
+    fb.localGet(this.counter);
+    fb.if();
     fb.i32Const(s.extent); fb.localGet(this.workers); fb.i32Const(8); fb.op("i32.mul"); fb.op("i32.div_u"); fb.localSet(chunk);
     // chunk = chunk < 1 ? 1 : chunk
     fb.i32Const(1); fb.localGet(chunk); fb.localGet(chunk); fb.i32Const(1); fb.op("i32.lt_u"); fb.select(); fb.localSet(chunk);
-    const exit = fb.block();
+    takeChunk(exit);
+    fb.else();
+    bound(0); fb.localSet(i);
+    bound(1); fb.localSet(end);
+    fb.end();
     const grab = fb.loop();
-    fb.i32Const(0); fb.localGet(chunk); fb.mem("i32.atomic.rmw.add", { offset: counter });
-    fb.localTee(i); fb.i32Const(s.extent); fb.op("i32.ge_s"); fb.brIf(exit);
-    // end = min(i + chunk, n)
-    fb.localGet(i); fb.localGet(chunk); fb.op("i32.add"); fb.localTee(end);
-    fb.i32Const(s.extent); fb.localGet(end); fb.i32Const(s.extent); fb.op("i32.lt_s"); fb.select(); fb.localSet(end);
+    const empty = fb.block();
+    fb.localGet(i); fb.localGet(end); fb.op("i32.ge_s"); fb.brIf(empty);
     const top = fb.loop();
     this.stmt(s.body);
     fb.localGet(i); fb.i32Const(1); fb.op("i32.add"); fb.localTee(i);
     fb.localGet(end); fb.op("i32.lt_s"); fb.brIf(top);
     fb.end();
+    fb.end();
+    fb.localGet(this.counter); fb.op("i32.eqz"); fb.brIf(exit);
+    takeChunk(exit);
     fb.br(grab);
     fb.end();
     fb.end();
