@@ -202,13 +202,8 @@ class KernelEmitter {
   private share(s: For): void {
     const fb = this.fb;
     const i = this.bind(s.v), end = fb.local("i32", `${s.v}.end`);
-    const bound = (plus: number) => {
-      fb.i32Const(s.extent); fb.localGet(this.worker);
-      if (plus) { fb.i32Const(plus); fb.op("i32.add"); }
-      fb.op("i32.mul"); fb.localGet(this.workers); fb.op("i32.div_u");
-    };
-    bound(0); fb.localSet(i);
-    bound(1); fb.localSet(end);
+    this.shareBound(s.extent, 0); fb.localSet(i);
+    this.shareBound(s.extent, 1); fb.localSet(end);
     const exit = fb.block();
     const top = fb.loop();
     fb.localGet(i); fb.localGet(end); fb.op("i32.ge_s"); fb.brIf(exit);
@@ -220,6 +215,14 @@ class KernelEmitter {
     this.vars.delete(s.v);
   }
 
+  /** Pushes floor(extent * (share + plus) / shares): where this caller's fixed share starts (plus 0) or ends (plus 1). */
+  private shareBound(extent: number, plus: number): void {
+    const fb = this.fb;
+    fb.i32Const(extent); fb.localGet(this.worker);
+    if (plus) { fb.i32Const(plus); fb.op("i32.add"); }
+    fb.op("i32.mul"); fb.localGet(this.workers); fb.op("i32.div_u");
+  }
+
   /**
    * The fixed share when `counter` is 0, else dynamic sharing: chunks of
    * max(1, floor(n / (8 * shares))) iterations, each taken with an atomic add on the counter,
@@ -229,11 +232,6 @@ class KernelEmitter {
   private shareOrTake(s: For): void {
     const fb = this.fb;
     const i = this.bind(s.v), end = fb.local("i32", `${s.v}.end`), chunk = fb.local("i32", `${s.v}.chunk`);
-    const bound = (plus: number) => {
-      fb.i32Const(s.extent); fb.localGet(this.worker);
-      if (plus) { fb.i32Const(plus); fb.op("i32.add"); }
-      fb.op("i32.mul"); fb.localGet(this.workers); fb.op("i32.div_u");
-    };
     /** [i, end) = the next chunk, or leave through `exit` when none is left. */
     const takeChunk = (exit: Label) => {
       fb.localGet(this.counter); fb.localGet(chunk); fb.mem("i32.atomic.rmw.add", { offset: 0 });
@@ -250,8 +248,8 @@ class KernelEmitter {
     fb.i32Const(1); fb.localGet(chunk); fb.localGet(chunk); fb.i32Const(1); fb.op("i32.lt_u"); fb.select(); fb.localSet(chunk);
     takeChunk(exit);
     fb.else();
-    bound(0); fb.localSet(i);
-    bound(1); fb.localSet(end);
+    this.shareBound(s.extent, 0); fb.localSet(i);
+    this.shareBound(s.extent, 1); fb.localSet(end);
     fb.end();
     const grab = fb.loop();
     const empty = fb.block();
