@@ -240,7 +240,7 @@ export async function scheduleRammer(compiled: CompiledModel, veus: number, poli
   let end = p.scratch.offset;
   for (const l of launches) {
     const stride = traceStride(l);
-    const dynamic = new Map(dynamicOps(l).map((op, i) => [op, end + (veus + 2) * ALIGN + 4 * i]));
+    const dynamic = new Map(dynamicOps(l).map((op, i) => [op, end + counterBytes(veus, 0) + 4 * i]));
     const bytes = counterBytes(veus, dynamic.size);
     regions.push({ counters: end, bytes, dynamic, trace: end + bytes, stride });
     end += bytes + veus * stride;

@@ -18,6 +18,7 @@ channel.onMessage((message) => {
   const init = message as WorkerInit;
   void instantiateKernels(init.module, init.memory).then((kernels) => {
     const control = new Int32Array(init.memory.buffer, init.controlOffset, CONTROL_INTS);
+    const counter = init.controlOffset + NEXT * 4;
     // Read the epoch before saying ready: the first step may start as soon as the pool hears it.
     let epoch = Atomics.load(control, EPOCH);
     channel.post({ ready: true });
@@ -25,7 +26,7 @@ channel.onMessage((message) => {
       epoch = waitWhileEquals(control, EPOCH, epoch, true);
       const k = Atomics.load(control, KERNEL);
       if (k === STOP) return;
-      kernels[k]!(init.index, init.workers, init.index, init.controlOffset + NEXT * 4);
+      kernels[k]!(init.index, init.workers, init.index, counter);
       if (Atomics.add(control, ARRIVED, 1) + 1 === init.workers - 1) Atomics.notify(control, ARRIVED);
     }
   }, (e: unknown) => channel.post({ error: String(e) }));

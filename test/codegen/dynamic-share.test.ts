@@ -1,5 +1,5 @@
 /**
- * Sharing a kernel's parallel loop (kernel-emitter.ts, shareOrTake): through the pool, workers
+ * Sharing a kernel's parallel loop (kernel-emitter.ts, shareLoop): through the pool, workers
  * take chunks of iterations from its NEXT cell (the `counter` they pass). Every iteration must
  * run exactly once, for extents below and above 8 chunks per worker, on 1 to 3 threads, and a
  * parallel loop nested in a serial one (which runs more than once per call) keeps fixed shares.

@@ -165,7 +165,7 @@ class KernelEmitter {
     if (s.extent < 1) return;
     if (s === this.parallel) {
       // A counter serves one pass over the loop per kernel call: not a loop nested in another.
-      return this.threads && !nestedInLoop(this.f.body, s) ? this.shareOrTake(s) : this.share(s);
+      return this.shareLoop(s, this.threads && !nestedInLoop(this.f.body, s));
     }
     const form = loopForm(s, this.consts, (b) => this.home(b).type);
     if (form.kind === "vector") return this.vectorLoop(form.plan);
@@ -198,23 +198,6 @@ class KernelEmitter {
     this.vars.delete(s.v);
   }
 
-  /** This worker's contiguous share of a parallel loop: [floor(n*w/W), floor(n*(w+1)/W)). */
-  private share(s: For): void {
-    const fb = this.fb;
-    const i = this.bind(s.v), end = fb.local("i32", `${s.v}.end`);
-    this.shareBound(s.extent, 0); fb.localSet(i);
-    this.shareBound(s.extent, 1); fb.localSet(end);
-    const exit = fb.block();
-    const top = fb.loop();
-    fb.localGet(i); fb.localGet(end); fb.op("i32.ge_s"); fb.brIf(exit);
-    this.stmt(s.body);
-    fb.localGet(i); fb.i32Const(1); fb.op("i32.add"); fb.localSet(i);
-    fb.br(top);
-    fb.end();
-    fb.end();
-    this.vars.delete(s.v);
-  }
-
   /** Pushes floor(extent * (share + plus) / shares): where this caller's fixed share starts (plus 0) or ends (plus 1). */
   private shareBound(extent: number, plus: number): void {
     const fb = this.fb;
@@ -224,14 +207,18 @@ class KernelEmitter {
   }
 
   /**
-   * The fixed share when `counter` is 0, else dynamic sharing: chunks of
-   * max(1, floor(n / (8 * shares))) iterations, each taken with an atomic add on the counter,
-   * until they run out. One copy of the body serves both: the range [i, end) comes from one or
-   * the other.
+   * The caller's part of the parallel loop `s`: its fixed share [floor(n*w/W), floor(n*(w+1)/W)),
+   * or, when `dynamic` and `counter` is not 0, chunks of max(1, floor(n / (8 * W))) iterations,
+   * each taken with an atomic add on the counter, until they run out. One copy of the body
+   * serves both: the range [i, end) comes from one or the other.
    */
-  private shareOrTake(s: For): void {
+  private shareLoop(s: For, dynamic: boolean): void {
     const fb = this.fb;
     const i = this.bind(s.v), end = fb.local("i32", `${s.v}.end`), chunk = fb.local("i32", `${s.v}.chunk`);
+    const fixedShare = () => {
+      this.shareBound(s.extent, 0); fb.localSet(i);
+      this.shareBound(s.extent, 1); fb.localSet(end);
+    };
     /** [i, end) = the next chunk, or leave through `exit` when none is left. */
     const takeChunk = (exit: Label) => {
       fb.localGet(this.counter); fb.localGet(chunk); fb.mem("i32.atomic.rmw.add", { offset: 0 });
@@ -241,16 +228,17 @@ class KernelEmitter {
       fb.i32Const(s.extent); fb.localGet(end); fb.i32Const(s.extent); fb.op("i32.lt_s"); fb.select(); fb.localSet(end);
     };
     const exit = fb.block();
-    fb.localGet(this.counter);
-    fb.if();
-    fb.i32Const(s.extent); fb.localGet(this.workers); fb.i32Const(8); fb.op("i32.mul"); fb.op("i32.div_u"); fb.localSet(chunk);
-    // chunk = chunk < 1 ? 1 : chunk
-    fb.i32Const(1); fb.localGet(chunk); fb.localGet(chunk); fb.i32Const(1); fb.op("i32.lt_u"); fb.select(); fb.localSet(chunk);
-    takeChunk(exit);
-    fb.else();
-    this.shareBound(s.extent, 0); fb.localSet(i);
-    this.shareBound(s.extent, 1); fb.localSet(end);
-    fb.end();
+    if (dynamic) {
+      fb.localGet(this.counter);
+      fb.if();
+      fb.i32Const(s.extent); fb.localGet(this.workers); fb.i32Const(8); fb.op("i32.mul"); fb.op("i32.div_u"); fb.localSet(chunk);
+      // chunk = chunk < 1 ? 1 : chunk
+      fb.i32Const(1); fb.localGet(chunk); fb.localGet(chunk); fb.i32Const(1); fb.op("i32.lt_u"); fb.select(); fb.localSet(chunk);
+      takeChunk(exit);
+      fb.else();
+      fixedShare();
+      fb.end();
+    } else fixedShare();
     const grab = fb.loop();
     const empty = fb.block();
     fb.localGet(i); fb.localGet(end); fb.op("i32.ge_s"); fb.brIf(empty);
@@ -260,9 +248,11 @@ class KernelEmitter {
     fb.localGet(end); fb.op("i32.lt_s"); fb.brIf(top);
     fb.end();
     fb.end();
-    fb.localGet(this.counter); fb.op("i32.eqz"); fb.brIf(exit);
-    takeChunk(exit);
-    fb.br(grab);
+    if (dynamic) {
+      fb.localGet(this.counter); fb.op("i32.eqz"); fb.brIf(exit);
+      takeChunk(exit);
+      fb.br(grab);
+    }
     fb.end();
     fb.end();
     this.vars.delete(s.v);
