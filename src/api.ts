@@ -38,7 +38,7 @@ export interface SessionOptions {
    * is within 2% of op-by-op or faster on every model, 1.3x on Seq2Seq), otherwise `op-by-op`.
    */
   readonly executor?: ExecutorKind;
-  /** The Rammer executor's scheduling policy (default `wavefront`; see src/rammer/policies.ts). */
+  /** The Rammer executor's scheduling policy (default `clustered`; see src/rammer/clustered.ts and policies.ts). */
   readonly policy?: Policy;
   /**
    * Rammer only: every launch reads the clock after each rTask (a host call per task), so
@@ -150,7 +150,7 @@ export class InferenceSession {
       p = (async (): Promise<Compiled> => {
         let compiled: CompiledModel;
         try {
-          compiled = await compileModel(this.bound(feeds), backend);
+          compiled = await compileModel(this.bound(feeds), backend, { layersApart: this.executor === "rammer" });
         } catch (e) {
           if (e instanceof UnsupportedError && e.feature === DATA_DEPENDENT_SHAPES) return { kind: "reference", reason: e.message };
           throw e;

@@ -13,7 +13,7 @@ import { layoutScratch } from "./codegen/wasm/scratch-layout.js";
 import type { KernelModule } from "./codegen/kernel-module.js";
 import { DTYPE_INFO } from "./ir/dtype.js";
 import { UnsupportedError } from "./ir/errors.js";
-import type { Model, Node } from "./ir/graph.js";
+import type { Graph, Model, Node } from "./ir/graph.js";
 import { shapeSize, type Tensor } from "./ir/tensor.js";
 import { isStaticShape, type TensorType } from "./ir/types.js";
 import { type LoweredKernel, lowerNode } from "./lower/lower-node.js";
@@ -26,7 +26,8 @@ import { CONTROL_BYTES } from "./runtime/control.js";
 import type { Program, ProgramStep, ValueRef } from "./runtime/program.js";
 import { profileKernels } from "./runtime/profile.js";
 import { type LaunchPlan, dynamicOps, planLaunch } from "./rammer/launch.js";
-import { type Policy, granularities, wavefront } from "./rammer/policies.js";
+import { CLUSTER_MIN_WEIGHT_BYTES, clustered } from "./rammer/clustered.js";
+import { type Policy, granularities } from "./rammer/policies.js";
 
 export type CodegenBackend = "wasm" | "js";
 
@@ -75,7 +76,30 @@ function phaseClock() {
 const ALIGN = 64;
 const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
-export async function compileModel(model: Model, backend: CodegenBackend): Promise<CompiledModel> {
+export interface CompileOptions {
+  /**
+   * Plan memory for an executor that may run a recurrent model's layers apart (Rammer's
+   * `clustered` policy): when some weights are read by more than one node (an unrolled layer's
+   * steps), every value gets a buffer of its own, unless that takes more than
+   * PRIVATE_ARENA_MAX_BYTES. Shared buffers would tie each layer to the others' progress.
+   */
+  readonly layersApart?: boolean;
+}
+
+/** The most memory a plan without reuse may take before kiln shares buffers after all. */
+export const PRIVATE_ARENA_MAX_BYTES = 64 << 20;
+
+/** Whether some weights of at least CLUSTER_MIN_WEIGHT_BYTES are read by more than one node. */
+function weightsReadTwice(g: Graph, constants: ReadonlyMap<string, Tensor>): boolean {
+  const readers = new Map<string, number>();
+  for (const n of g.nodes) for (const v of new Set(n.inputs)) {
+    const t = constants.get(v);
+    if (t && t.data.byteLength >= CLUSTER_MIN_WEIGHT_BYTES) readers.set(v, (readers.get(v) ?? 0) + 1);
+  }
+  return [...readers.values()].some((n) => n > 1);
+}
+
+export async function compileModel(model: Model, backend: CodegenBackend, options: CompileOptions = {}): Promise<CompiledModel> {
   const clock = phaseClock();
   const { model: optimized, stats } = optimize(model);
   clock.lap("optimize");
@@ -143,7 +167,8 @@ export async function compileModel(model: Model, backend: CodegenBackend): Promi
     else if (constants.has(src.value)) placeConstant(constants.get(src.value)!);
   }
   for (const n of g.nodes) for (const o of n.outputs) if (o !== "" && !weightValues.has(o)) staticShape(o);
-  const memory = planMemory(g);
+  const apart = options.layersApart && weightsReadTwice(g, constants) ? planMemory(g, {}, { reuse: false }) : undefined;
+  const memory = apart && apart.arenaBytes <= PRIVATE_ARENA_MAX_BYTES ? apart : planMemory(g);
   const arena = top;
   top = align(arena + memory.arenaBytes);
 
@@ -218,7 +243,7 @@ const counterBytes = (veus: number, dynamicOps: number) => (veus + 2) * ALIGN + 
  * one dispatch function per launch, so each worker wakes once per launch instead of once per kernel.
  * `trace` makes every launch time its rTasks (dispatch.ts), for the measured half of the Gantt chart.
  */
-export async function scheduleRammer(compiled: CompiledModel, veus: number, policy: Policy = wavefront, trace = false): Promise<RammerSchedule> {
+export async function scheduleRammer(compiled: CompiledModel, veus: number, policy: Policy = clustered, trace = false): Promise<RammerSchedule> {
   const p = compiled.program;
   const kernelCount = p.access.length;
   const grains = granularities(veus);

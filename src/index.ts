@@ -6,4 +6,5 @@ export * from "./ir/errors.js";
 export type { Model, Graph, Node, Attr } from "./ir/graph.js";
 export { importOnnx } from "./frontend/onnx/import.js";
 export { type Policy, type WavefrontOptions, opByOp, wavefront, wavefrontWith, simulate } from "./rammer/policies.js";
+export { clustered } from "./rammer/clustered.js";
 export { RProgram, type ROperator, type RTask } from "./rammer/program.js";

@@ -132,7 +132,16 @@ function placeBestFit(chains: readonly Chain[]): PlannedBuffer[] {
   return placed;
 }
 
-export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> = {}): MemoryPlan {
+export interface PlanOptions {
+  /**
+   * Whether values of different waves may share memory (default true). Without, every buffer is
+   * its own: a scheduler may then run a recurrent layer far ahead of the layer above it, which
+   * shared buffers would forbid (the layer would overwrite what the other has yet to read).
+   */
+  readonly reuse?: boolean;
+}
+
+export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> = {}, { reuse = true }: PlanOptions = {}): MemoryPlan {
   const bytesOf = (v: string): number => {
     const t = g.valueTypes.get(v) ?? g.outputs.find((o) => o.name === v)?.type;
     if (!t || t.shape === null) throw new ModelError(`memory planning: value "${v}" has no known shape`);
@@ -197,6 +206,7 @@ export function planMemory(g: Graph, symbols: Readonly<Record<string, number>> =
     }
   });
 
+  if (!reuse) for (const c of chains) [c.start, c.end] = [0, end];
   // Greedy best fit under a few orders (largest first, longest-lived first, earliest first); keep the best.
   const orders: ((a: Chain, b: Chain) => number)[] = [
     (a, b) => b.bytes - a.bytes || a.start - b.start,

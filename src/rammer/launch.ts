@@ -40,8 +40,30 @@ export function dynamicOps(plan: LaunchPlan): number[] {
   return [...split].filter((op) => plan.ops[op]!.cost.get(veus)! >= DYNAMIC_MIN_MS);
 }
 
+/**
+ * Which of `writers` (in program order) produced the bytes `reads` covers: for each range, the
+ * latest writers back to the one that leaves no byte of it unwritten (the memory plan reuses
+ * buffers, so an earlier writer of the same bytes is not an input). Indices into `writers`.
+ */
+function lastWriters(reads: readonly Range[], writers: readonly (readonly Range[])[]): number[] {
+  const found = new Set<number>();
+  for (const r of reads) {
+    let open: [number, number][] = [[r.offset, r.offset + r.bytes]];
+    for (let j = writers.length - 1; j >= 0 && open.length > 0; j--) {
+      for (const w of writers[j]!) {
+        const [a, b] = [w.offset, w.offset + w.bytes];
+        if (!open.some(([x, y]) => x < b && a < y)) continue;
+        found.add(j);
+        open = open.flatMap(([x, y]): [number, number][] => [...(x < a ? [[x, Math.min(y, a)] as [number, number]] : []), ...(b < y ? [[Math.max(x, b), y] as [number, number]] : [])]);
+      }
+    }
+  }
+  return [...found].sort((a, b) => a - b);
+}
+
 export function planLaunch(kernels: readonly number[], access: readonly KernelAccess[], cost: (kernel: number, shares: number) => number,
   granularities: readonly number[], veus: number, policy: Policy): LaunchPlan {
+  const written = kernels.flatMap((k) => access[k]!.writes);
   const ops: ROperator[] = kernels.map((k, id) => {
     const mine = access[k]!;
     const deps: number[] = [];
@@ -49,7 +71,10 @@ export function planLaunch(kernels: readonly number[], access: readonly KernelAc
       const other = access[kernels[j]!]!;
       if (overlap(other.writes, [...mine.reads, ...mine.writes]) || overlap(other.reads, mine.writes)) deps.push(j);
     }
-    return { id, deps, cost: new Map(granularities.map((s) => [s, cost(k, s)])) };
+    const inputs = lastWriters(mine.reads, deps.map((j) => access[kernels[j]!]!.writes)).map((i) => deps[i]!);
+    const readOnly = mine.reads.filter((r) => !written.some((w) => overlap([w], [r])));
+    const weights = readOnly.reduce<Range | undefined>((big, r) => (r.bytes > (big?.bytes ?? 0) ? r : big), undefined);
+    return { id, deps, inputs, cost: new Map(granularities.map((s) => [s, cost(k, s)])), ...(weights ? { weights } : {}) };
   });
   return { kernels, ops, program: policy(ops, veus) };
 }

@@ -141,11 +141,16 @@ export interface Timeline {
   readonly waits: { readonly veu: number; readonly on: number; readonly at: number; readonly until: number }[];
 }
 
-/** The program played out under the profiled costs. */
-export function simulate(p: RProgram, ops: readonly ROperator[]): Timeline {
+/**
+ * The program played out under the profiled costs. The profile times each kernel with its weights
+ * in cache; with `reloadMsPerByte`, a task whose weights (its share of them) differ from those of
+ * its vEU's previous task with weights also pays for reading them again.
+ */
+export function simulate(p: RProgram, ops: readonly ROperator[], reloadMsPerByte = 0): Timeline {
   const byId = new Map(ops.map((o) => [o.id, o]));
   const pos = p.lists.map(() => 0), clock = p.lists.map(() => 0), done: number[][] = p.lists.map(() => []);
   const busy = p.lists.map(() => 0);
+  const cached: (string | undefined)[] = p.lists.map(() => undefined);
   const tasks: Timeline["tasks"] = [], waits: Timeline["waits"] = [];
   let blocked = 0, progress = true;
   while (progress) {
@@ -159,7 +164,13 @@ export function simulate(p: RProgram, ops: readonly ROperator[]): Timeline {
           waits.push({ veu: v, on: e.veu, at: clock[v]!, until });
           if (until > clock[v]!) { blocked++; clock[v] = until; }
         } else {
-          const c = costOf(byId.get(e.task.op)!, e.task.shares);
+          const op = byId.get(e.task.op)!;
+          let c = costOf(op, e.task.shares);
+          if (op.weights) {
+            const slice = `${op.weights.offset}:${e.task.share}/${e.task.shares}`;
+            if (slice !== cached[v]) c += reloadMsPerByte * op.weights.bytes / e.task.shares;
+            cached[v] = slice;
+          }
           tasks.push({ task: e.task, veu: v, start: clock[v]!, end: clock[v]! + c });
           clock[v]! += c;
           busy[v]! += c;

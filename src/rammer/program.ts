@@ -18,8 +18,16 @@ export interface ROperator {
   readonly id: number;
   /** Operators whose results (or buffers) this one must wait for. */
   readonly deps: readonly number[];
+  /** The deps whose results it reads (read after write), not only memory it reuses. */
+  readonly inputs: readonly number[];
   /** Profiled time of one task when the operator is split into `shares` tasks, by `shares`. */
   readonly cost: ReadonlyMap<number, number>;
+  /**
+   * The largest byte range it reads that no operator of its launch writes (its weights, for a
+   * matrix product or a convolution), if any: operators reading the same weights run fastest one
+   * after another on one vEU, whose cache then holds them.
+   */
+  readonly weights?: { readonly offset: number; readonly bytes: number };
 }
 
 export interface RTask {

@@ -43,6 +43,19 @@ describe("memory planning", () => {
     assert.equal(plan.naiveBytes, 4 * 8 * 16 * 4);
   });
 
+  it("without reuse, buffers of different waves never share memory (in-place chains still do)", () => {
+    const b = new GraphBuilder("t");
+    const x = b.input("x", "float32", [8, 16]);
+    const t = b.node("Transpose", [b.node("Exp", [x])], { perm: [1, 0] });
+    b.output(b.node("Transpose", [b.node("Neg", [b.node("Sqrt", [t])])], { perm: [1, 0] }));
+    const g = typed(b.build()).graph;
+    const [shared, apart] = [planMemory(g), planMemory(g, {}, { reuse: false })];
+    assertValidPlan(g, apart);
+    assert.ok(shared.arenaBytes < apart.arenaBytes, `shared ${shared.arenaBytes}, apart ${apart.arenaBytes}`);
+    assert.equal(apart.arenaBytes, apart.buffers.reduce((n, p) => n + p.bytes, 0), "no two buffers overlap");
+    assert.equal(apart.offsets.get("sqrt2"), apart.offsets.get("neg3"), "the in-place chain keeps one buffer");
+  });
+
   it("a value read later is not overwritten in place", () => {
     const b = new GraphBuilder("t");
     const x = b.input("x", "float32", [8, 16]);
