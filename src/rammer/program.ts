@@ -23,9 +23,9 @@ export interface ROperator {
   /** Profiled time of one task when the operator is split into `shares` tasks, by `shares`. */
   readonly cost: ReadonlyMap<number, number>;
   /**
-   * The largest byte range it reads that no operator of its launch writes (its weights, for a
-   * matrix product or a convolution), if any: operators reading the same weights run fastest one
-   * after another on one vEU, whose cache then holds them.
+   * The largest byte range it reads that no operator of its launch writes, if any: its weights,
+   * for a matrix product or a convolution (or a model input it reads). Operators reading the same
+   * weights run fastest one after another on one vEU, whose cache then holds them.
    */
   readonly weights?: { readonly offset: number; readonly bytes: number };
 }
