@@ -72,7 +72,7 @@ export function planLaunch(kernels: readonly number[], access: readonly KernelAc
       if (overlap(other.writes, [...mine.reads, ...mine.writes]) || overlap(other.reads, mine.writes)) deps.push(j);
     }
     const inputs = lastWriters(mine.reads, deps.map((j) => access[kernels[j]!]!.writes)).map((i) => deps[i]!);
-    const readOnly = mine.reads.filter((r) => !written.some((w) => overlap([w], [r])));
+    const readOnly = mine.reads.filter((r) => !overlap(written, [r]));
     const weights = readOnly.reduce<Range | undefined>((big, r) => (r.bytes > (big?.bytes ?? 0) ? r : big), undefined);
     return { id, deps, inputs, cost: new Map(granularities.map((s) => [s, cost(k, s)])), ...(weights ? { weights } : {}) };
   });

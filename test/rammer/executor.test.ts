@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { join } from "node:path";
-import { InferenceSession } from "../../src/api.js";
+import { InferenceSession, type SessionOptions } from "../../src/api.js";
 import { runConformance } from "../../src/cli/conformance.js";
 import { clustersOf, planClusters } from "../../src/rammer/clustered.js";
 import { dynamicOps } from "../../src/rammer/launch.js";
@@ -34,6 +34,31 @@ function assertSame(got: Record<string, Tensor>, want: Record<string, Tensor>, w
     const a = got[name]!.numbers(), b = t.numbers();
     const bad = a.findIndex((x, i) => !Object.is(x, b[i]));
     assert.equal(bad, -1, `${what}: ${name}[${bad}] = ${a[bad]}, op-by-op gives ${b[bad]}`);
+  }
+}
+
+type Compiled = Awaited<ReturnType<InferenceSession["compiledFor"]>>;
+
+/**
+ * `model` on Rammer sessions of 2, 3 and 4 vEUs (`options` added) against op-by-op: `check` sees
+ * each session's program (and op-by-op's), then 300 runs, each on a session picked at random,
+ * alternate the two input sets and compare every output.
+ */
+async function stressTwoToFourVeus(model: Model, feedSets: readonly Record<string, Tensor>[], options: SessionOptions, seed: number,
+  check: (c: Compiled, byOp: Compiled) => void): Promise<void> {
+  const ref = await InferenceSession.create(model, { threads: 2, executor: "op-by-op" });
+  const sessions = await Promise.all([2, 3, 4].map((veus) => InferenceSession.create(model, { ...options, threads: veus, executor: "rammer" })));
+  try {
+    const wants = [await ref.run(feedSets[0]!), await ref.run(feedSets[1]!)];
+    const byOp = await ref.compiledFor(new Map(Object.entries(feedSets[0]!)));
+    for (const s of sessions) check(await s.compiledFor(new Map(Object.entries(feedSets[0]!))), byOp);
+    const r = rng(seed);
+    for (let run = 0; run < 300; run++) {
+      const k = Math.floor(r() * sessions.length);
+      assertSame(await sessions[k]!.run(feedSets[run % 2]!), wants[run % 2]!, `${k + 2} vEUs, run ${run}`);
+    }
+  } finally {
+    await Promise.all([ref.release(), ...sessions.map((s) => s.release())]);
   }
 }
 
@@ -80,66 +105,37 @@ describe("Rammer executor", { timeout: 900_000 }, () => {
   it("long operators split across every vEU share their loops dynamically: the same outputs as op-by-op over 300 runs on 2-4 vEUs", async () => {
     // The tiny CNN at batch 32: its convolutions' tasks take well over DYNAMIC_MIN_MS.
     const model = tinyCnn();
-    const feedSets = [feedsFor(withBatch(model, 32)), feedsFor(withBatch(model, 32), 100)];
-    const ref = await InferenceSession.create(model, { threads: 2, executor: "op-by-op" });
-    const sessions = await Promise.all([2, 3, 4].map((veus) => InferenceSession.create(model, { threads: veus, executor: "rammer" })));
-    try {
-      const wants = [await ref.run(feedSets[0]!), await ref.run(feedSets[1]!)];
-      for (const s of sessions) {
-        const c = await s.compiledFor(new Map(Object.entries(feedSets[0]!)));
-        assert.ok(c.kind === "compiled" && c.rammer);
-        assert.ok(c.rammer.launches.some((l) => dynamicOps(l).length > 0), `${c.rammer.veus} vEUs: no operator runs dynamically`);
-      }
-      const r = rng(7);
-      for (let run = 0; run < 300; run++) {
-        const k = Math.floor(r() * sessions.length);
-        assertSame(await sessions[k]!.run(feedSets[run % 2]!), wants[run % 2]!, `${k + 2} vEUs, run ${run}`);
-      }
-    } finally {
-      await Promise.all([ref.release(), ...sessions.map((s) => s.release())]);
-    }
+    await stressTwoToFourVeus(model, [feedsFor(withBatch(model, 32)), feedsFor(withBatch(model, 32), 100)], {}, 7, (c) => {
+      assert.ok(c.kind === "compiled" && c.rammer);
+      assert.ok(c.rammer.launches.some((l) => dynamicOps(l).length > 0), `${c.rammer.veus} vEUs: no operator runs dynamically`);
+    });
   });
 
   it("the clusters' plan (each recurrent layer on one vEU, memory without reuse): the same outputs as op-by-op over 300 runs on 2-4 vEUs", async () => {
     // Hidden 96: each layer's recurrent weights (147 KB) are big enough to form a cluster; 40 steps:
     // two input projections per layer, so the layer above can start halfway.
     const model = ZOO["lstm-tc"].build({ layers: 4, hidden: 96, steps: 40, input: 16 });
-    const feedSets = [feedsFor(model), feedsFor(model, 100)];
     const clusters: Policy = (ops, veus) => planClusters(ops, veus, clustersOf(ops) ?? assert.fail("no weights recur"));
-    const ref = await InferenceSession.create(model, { threads: 2, executor: "op-by-op" });
-    const sessions = await Promise.all([2, 3, 4].map((veus) => InferenceSession.create(model, { threads: veus, executor: "rammer", policy: clusters })));
-    try {
-      const wants = [await ref.run(feedSets[0]!), await ref.run(feedSets[1]!)];
-      const byOp = await ref.compiledFor(new Map(Object.entries(feedSets[0]!)));
-      for (const s of sessions) {
-        const c = await s.compiledFor(new Map(Object.entries(feedSets[0]!)));
-        assert.ok(c.kind === "compiled" && c.rammer && byOp.kind === "compiled");
-        const { memory } = c.compiled;
-        assert.equal(memory.arenaBytes, memory.buffers.reduce((n, b) => n + b.bytes, 0), "Rammer's buffers are all apart");
-        assert.ok(byOp.compiled.memory.arenaBytes < memory.arenaBytes, "op-by-op's buffers are shared");
-        // Whatever a cluster runs whole runs on one vEU.
-        for (const l of c.rammer.launches) {
-          const cluster = clustersOf(l.ops)!;
-          const veusOf = new Map<number, Set<number>>();
-          l.program.lists.forEach((list, v) => {
-            for (const e of list) {
-              if (e.kind !== "task" || e.task.shares !== 1) continue;
-              const k = cluster[e.task.op]!;
-              veusOf.set(k, (veusOf.get(k) ?? new Set()).add(v));
-            }
-          });
-          assert.ok(veusOf.size >= 4 && [...veusOf.values()].every((vs) => vs.size === 1), `${c.rammer.veus} vEUs: clusters on ${[...veusOf.values()].map((vs) => vs.size)} vEUs`);
-          assert.ok(new Set([...veusOf.values()].map((vs) => [...vs][0])).size >= 2, "the layers spread over the vEUs");
-        }
+    await stressTwoToFourVeus(model, [feedsFor(model), feedsFor(model, 100)], { policy: clusters }, 11, (c, byOp) => {
+      assert.ok(c.kind === "compiled" && c.rammer && byOp.kind === "compiled");
+      const { memory } = c.compiled;
+      assert.equal(memory.arenaBytes, memory.buffers.reduce((n, b) => n + b.bytes, 0), "Rammer's buffers are all apart");
+      assert.ok(byOp.compiled.memory.arenaBytes < memory.arenaBytes, "op-by-op's buffers are shared");
+      // Whatever a cluster runs whole runs on one vEU.
+      for (const l of c.rammer.launches) {
+        const cluster = clustersOf(l.ops)!;
+        const veusOf = new Map<number, Set<number>>();
+        l.program.lists.forEach((list, v) => {
+          for (const e of list) {
+            if (e.kind !== "task" || e.task.shares !== 1) continue;
+            const k = cluster[e.task.op]!;
+            veusOf.set(k, (veusOf.get(k) ?? new Set()).add(v));
+          }
+        });
+        assert.ok(veusOf.size >= 4 && [...veusOf.values()].every((vs) => vs.size === 1), `${c.rammer.veus} vEUs: clusters on ${[...veusOf.values()].map((vs) => vs.size)} vEUs`);
+        assert.ok(new Set([...veusOf.values()].map((vs) => [...vs][0])).size >= 2, "the layers spread over the vEUs");
       }
-      const r = rng(11);
-      for (let run = 0; run < 300; run++) {
-        const k = Math.floor(r() * sessions.length);
-        assertSame(await sessions[k]!.run(feedSets[run % 2]!), wants[run % 2]!, `${k + 2} vEUs, run ${run}`);
-      }
-    } finally {
-      await Promise.all([ref.release(), ...sessions.map((s) => s.release())]);
-    }
+    });
   });
 
   it("plans with the policy given in SessionOptions (here the op-by-op ablation: every task split across all vEUs)", async () => {
