@@ -7,7 +7,7 @@
 import { KilnError, LimitError, ModelError } from "../ir/errors.js";
 import { describeNode, subgraphsOf, type Attr, type Graph, type Model, type Node } from "../ir/graph.js";
 import { DEFAULT_MAX_ELEMENTS, shapeSize, Tensor, withElementLimit } from "../ir/tensor.js";
-import { isStaticShape, type Dim, type TensorType } from "../ir/types.js";
+import { isStaticShape, type TensorType } from "../ir/types.js";
 import { evaluateNode, opsetFor } from "./interpreter.js";
 import { Attrs, getOp, NONDETERMINISTIC_OPS } from "./registry.js";
 
@@ -55,7 +55,8 @@ export function inferGraph(
     constant: (n) => constants.get(n) ?? outer.constant(n),
   };
   graph.inputs.forEach((v, i) => {
-    const t = mergeTypes(inputTypes[i] ?? null, v.type) ?? v.type;
+    // A subgraph's inputs are what its op passes in; the body's own declarations are hints only.
+    const t = inputTypes[i] ?? unknownShape(v.type);
     checkSize(t, () => `graph "${graph.name}": input "${v.name}"`, maxElements);
     types.set(v.name, t);
   });
@@ -82,7 +83,7 @@ export function inferGraph(
           inferSubgraph: (g, ins) => {
             const typed = inferGraph(g, opsets, scope, ins, maxElements);
             typedSubgraphs.set(g, typed);
-            return typed.outputs.map((v) => typed.valueTypes.get(v.name) ?? v.type);
+            return typed.outputs.map((v) => v.type);
           },
         });
     } catch (e) {
@@ -96,10 +97,8 @@ export function inferGraph(
     node.outputs.forEach((name, i) => {
       const t = outTypes[i];
       if (name === "" || !t) return;
-      const declared = graph.valueTypes.get(name) ?? graph.outputs.find((v) => v.name === name)?.type;
-      const merged = mergeTypes(t, declared) ?? t;
-      checkSize(merged, () => `${describeNode(node, index)}: output "${name}"`, maxElements);
-      types.set(name, merged);
+      checkSize(t, () => `${describeNode(node, index)}: output "${name}"`, maxElements);
+      types.set(name, t);
     });
     // Shape and Size of a statically shaped value are known even when its data is not.
     const shapeOnly = (node.op === "Shape" || node.op === "Size") && known[0] === undefined ? inputs[0] : null;
@@ -117,7 +116,7 @@ export function inferGraph(
       if (name !== "" && t) valueTypes.set(name, t);
     }
   }
-  const outputs = graph.outputs.map((v) => ({ name: v.name, type: scope.type(v.name) ?? v.type }));
+  const outputs = graph.outputs.map((v) => ({ name: v.name, type: scope.type(v.name) ?? unknownShape(v.type) }));
   const inputsTyped = graph.inputs.map((v) => ({ name: v.name, type: types.get(v.name)! }));
   return { ...graph, inputs: inputsTyped, outputs, nodes, valueTypes };
 }
@@ -141,19 +140,13 @@ function foldIfSmall(node: Node, index: number, outTypes: readonly (TensorType |
   });
 }
 
-/** Combine an inferred type with a declared one, keeping the most specific dimension of each. */
-function mergeTypes(inferred: TensorType | null, declared: TensorType | undefined): TensorType | null {
-  if (!declared) return inferred;
-  if (!inferred) return declared;
-  if (inferred.shape === null) return { dtype: inferred.dtype, shape: declared.shape };
-  if (declared.shape === null || declared.shape.length !== inferred.shape.length) return inferred;
-  const shape = inferred.shape.map((d, i): Dim => {
-    const e = declared.shape![i]!;
-    if (typeof d === "number") return d;
-    if (typeof e === "number") return e;
-    return d.startsWith("_") ? e : d;
-  });
-  return { dtype: inferred.dtype, shape };
+/**
+ * A value inference could not type keeps only its declared dtype. Declared shapes (value_info,
+ * graph outputs, a body's inputs) are never taken as facts: a wrong one would size buffers and
+ * fold Shape nodes to values the ops do not compute, so every shape kiln plans by is computed.
+ */
+function unknownShape(declared: TensorType): TensorType {
+  return { dtype: declared.dtype, shape: null };
 }
 
 function withSubgraphs(node: Node, typed: ReadonlyMap<Graph, Graph>): Node {
