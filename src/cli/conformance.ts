@@ -6,6 +6,7 @@ import type { Backend, ExecutorKind } from "../api.js";
 import { KilnError } from "../ir/errors.js";
 import { runPool } from "../conformance/pool.js";
 import type { Status, TestResult } from "../conformance/testcase.js";
+import { printable } from "../ir/escape.js";
 
 export interface ConformanceOptions {
   readonly filter?: string;
@@ -86,7 +87,7 @@ function countFallbackOps(results: readonly TestResult[]): Record<string, number
 
 export function formatSummary(s: ConformanceSummary): string {
   const lines: string[] = [];
-  for (const t of s.tests) if (t.status !== "passed") lines.push(`${t.status.padEnd(11)} ${t.name}: ${t.reason ?? ""}`);
+  for (const t of s.tests) if (t.status !== "passed") lines.push(`${t.status.padEnd(11)} ${printable(t.name)}: ${printable(t.reason ?? "")}`);
   const features = new Map<string, number>();
   for (const t of s.tests) if (t.status === "unsupported") features.set(t.reason ?? "?", (features.get(t.reason ?? "?") ?? 0) + 1);
   if (features.size > 0) {

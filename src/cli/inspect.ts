@@ -11,6 +11,7 @@ import { naiveBytes, planMemory } from "../passes/memory-plan.js";
 import { DEFAULT_PIPELINE, optimize } from "../passes/pipeline.js";
 import "../ops/index.js";
 import { resolveModel } from "./run.js";
+import { printable } from "../ir/escape.js";
 
 /** Inputs as `kiln run` takes them: the IR, the memory plan and the lowering are for these shapes and scalar values. */
 export interface InspectOptions extends FeedOptions {
@@ -96,11 +97,11 @@ export async function inspectCommand(path: string, opts: InspectOptions): Promis
   console.log("passes:");
   for (const s of stats) console.log(`  ${s.pass.padEnd(16)} ${String(s.nodesBefore).padStart(6)} -> ${String(s.nodesAfter).padEnd(6)} ${s.ms.toFixed(1)} ms`);
   console.log(`\nfused functions: ${groups.length}`);
-  for (const g of groups) console.log(`  ${g.name}: ${g.ops.join(" + ")}`);
+  for (const g of groups) console.log(`  ${printable(g.name)}: ${g.ops.join(" + ")}`);
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
   const phases = Object.entries(lowering.phaseMs).map(([p, ms]) => `${p} ${ms.toFixed(0)} ms`).join(", ");
   console.log(`\n${opts.backend}: ${lowering.kernels} kernels; ${lowering.reference.length} nodes on the reference interpreter; compiled in ${phases}`);
-  for (const r of lowering.reference) console.log(`  ${r.op}: ${r.reason}`);
+  for (const r of lowering.reference) console.log(`  ${r.op}: ${printable(r.reason)}`);
   if (opts.code && compiled.kind === "compiled") {
     for (const r of compiled.compiled.nodes) if (r.kind === "kernels") for (const k of r.kernels) console.log(`\n${printFunc(k.func)}`);
     console.log(`\n${compiled.compiled.code()}`);

@@ -3,6 +3,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { BACKENDS, EXECUTORS } from "../api.js";
 import { KilnError } from "../ir/errors.js";
+import { printable } from "../ir/escape.js";
 import { formatSummary, runConformance } from "./conformance.js";
 import { inspectCommand } from "./inspect.js";
 import { runCommand } from "./run.js";
@@ -91,7 +92,7 @@ program.command("inspect")
   });
 
 program.parseAsync().catch((e: unknown) => {
-  if (e instanceof KilnError) console.error(`kiln: ${e.name}: ${e.message}`);
+  if (e instanceof KilnError) console.error(`kiln: ${e.name}: ${printable(e.message)}`);
   else console.error(`kiln: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
   process.exit(1);
 });

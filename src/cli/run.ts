@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { InferenceSession, type Backend, type ExecutorKind } from "../api.js";
 import type { Model } from "../ir/graph.js";
 import type { Tensor } from "../ir/tensor.js";
+import { printable } from "../ir/escape.js";
 import { ZOO, isZooName } from "../zoo/index.js";
 import { type FeedOptions, buildFeeds } from "./feeds.js";
 
@@ -56,6 +57,6 @@ export async function runCommand(modelPath: string | undefined, opts: RunOptions
   const timing = opts.backend === "reference" ? `ran in ${ms(runMs)}` : `first run (compiling) ${ms(firstRunMs)}, then ran in ${ms(runMs)}`;
   console.log(`model ${label} on ${where}: loaded in ${ms(loadMs)}, ${timing}`);
   for (const o of summary) {
-    console.log(`  ${o.name}: ${o.dtype}[${o.shape.join(",")}] ${o.values.map((v) => +v.toPrecision(6)).join(", ")}${outputs[o.name]!.size > 8 ? ", ..." : ""}`);
+    console.log(`  ${printable(o.name)}: ${o.dtype}[${o.shape.join(",")}] ${o.values.map((v) => +v.toPrecision(6)).join(", ")}${outputs[o.name]!.size > 8 ? ", ..." : ""}`);
   }
 }

@@ -1,5 +1,5 @@
 /** Element types. Every dtype has a storage array type; arithmetic in the reference interpreter goes through numbers. */
-import { ModelError, UnsupportedError } from "./errors.js";
+import { LimitError, ModelError, UnsupportedError } from "./errors.js";
 
 export const DTYPES = [
   "float32", "float64", "float16", "int8", "uint8", "int16", "uint16",
@@ -27,7 +27,15 @@ function info(onnx: number, bytes: number, short: string, kind: "f" | "i" | "u" 
   return {
     onnx, bytes, short,
     isFloat: kind === "f", isInt: kind === "i" || kind === "u", isSigned: kind === "i" || kind === "f",
-    make: (n) => new ctor(n),
+    make: (n) => {
+      // Limits can be raised past what the engine can allocate (a 100 GB initializer): that is a limit too.
+      try {
+        return new ctor(n);
+      } catch (e) {
+        if (e instanceof RangeError) throw new LimitError(`cannot allocate ${n} elements of ${bytes} bytes: over this JavaScript engine's array limit`);
+        throw e;
+      }
+    },
     view: (b, o, n) => new ctor(b, o, n),
   };
 }

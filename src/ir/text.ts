@@ -18,6 +18,7 @@ import { ModelError } from "./errors.js";
 import type { Attr, Graph, Model, Node, ValueInfo } from "./graph.js";
 import { Tensor, shapeSize } from "./tensor.js";
 import type { Dim, TensorType } from "./types.js";
+import { quoted } from "./escape.js";
 
 /** Tensors up to this many elements print their values; larger ones print base64 bytes. */
 const INLINE_ELEMENTS = 16;
@@ -31,13 +32,13 @@ export interface PrintOptions {
 }
 
 export function printModel(model: Model, options: PrintOptions = {}): string {
-  const lines = Object.keys(model.opsets).sort().map((d) => `opset ${JSON.stringify(d)} ${model.opsets[d]}`);
+  const lines = Object.keys(model.opsets).sort().map((d) => `opset ${quoted(d)} ${model.opsets[d]}`);
   return `${lines.join("\n")}\n${printGraph(model.graph, "", options)}\n`;
 }
 
 export function printGraph(g: Graph, indent = "", options: PrintOptions = {}): string {
   const inner = `${indent}  `;
-  const head = `graph ${JSON.stringify(g.name)} (${g.inputs.map(printValueInfo).join(", ")}) -> (${g.outputs.map(printValueInfo).join(", ")}) {`;
+  const head = `graph ${quoted(g.name)} (${g.inputs.map(printValueInfo).join(", ")}) -> (${g.outputs.map(printValueInfo).join(", ")}) {`;
   const body: string[] = [];
   for (const [name, t] of g.initializers) body.push(`${inner}${valueName(name)}: ${printType({ dtype: t.dtype, shape: t.shape })} = init ${printTensorData(t, options)}`);
   for (const n of g.nodes) body.push(inner + printNode(n, g, inner, options));
@@ -50,7 +51,7 @@ function printNode(n: Node, g: Graph, indent: string, options: PrintOptions): st
     const t = g.valueTypes.get(o);
     return t ? `${valueName(o)}: ${printType(t)}` : valueName(o);
   });
-  const name = n.name ? ` ${JSON.stringify(n.name)}` : "";
+  const name = n.name ? ` ${quoted(n.name)}` : "";
   const ins = n.inputs.map((i) => (i === "" ? "_" : valueName(i))).join(", ");
   const keys = Object.keys(n.attrs).sort();
   const attrs = keys.length ? ` {${keys.map((k) => `${k}=${printAttr(n.attrs[k]!, indent, options)}`).join(", ")}}` : "";
@@ -64,7 +65,7 @@ function printValueInfo(v: ValueInfo): string {
 const BARE_NAME = /^[A-Za-z0-9_.\/-]+$/;
 
 function valueName(name: string): string {
-  return BARE_NAME.test(name) ? `%${name}` : `%${JSON.stringify(name)}`;
+  return BARE_NAME.test(name) ? `%${name}` : `%${quoted(name)}`;
 }
 
 export function printType(t: TensorType): string {
@@ -75,10 +76,10 @@ function printAttr(a: Attr, indent: string, options: PrintOptions): string {
   switch (a.type) {
     case "int": return String(a.value);
     case "float": return `${printFloat32(a.value)}f`;
-    case "string": return JSON.stringify(a.value);
+    case "string": return quoted(a.value);
     case "ints": return `ints[${a.value.join(",")}]`;
     case "floats": return `floats[${a.value.map(printFloat32).join(",")}]`;
-    case "strings": return `strings[${a.value.map((s) => JSON.stringify(s)).join(",")}]`;
+    case "strings": return `strings[${a.value.map((s) => quoted(s)).join(",")}]`;
     case "tensor": return printTensor(a.value, options);
     case "tensors": return `tensors[${a.value.map((t) => printTensor(t, options)).join(", ")}]`;
     case "graph": return printGraph(a.value, indent, options);

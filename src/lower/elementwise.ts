@@ -6,6 +6,7 @@ import {
   type Expr, add, call, div, exp, lit, lt, max, min, mul, select, sigmoid, sub, tanh,
 } from "../loopir/expr.js";
 import type { Access, OpLowerContext, OpLowering } from "./lowering.js";
+import { legacyPReluSlope } from "../ops/activation.js";
 
 /** The index into an input of shape `inShape` for output index `index` (numpy broadcasting). */
 export function broadcastAt(input: Access, index: readonly Expr[]): Expr {
@@ -110,6 +111,12 @@ export const ELEMENTWISE_LOWERINGS: Readonly<Record<string, OpLowering>> = {
   Max: variadic(max),
   Min: variadic(min),
   Mean: pointwise((xs) => div(xs.reduce((a, b) => add(a, b)), f32(xs.length))),
-  PRelu: pointwise(([x, slope]) => select(lt(x!, f32(0)), mul(x!, slope!), x!)),
+  PRelu: (ctx) => {
+    const [x, slope] = ctx.inputs as Access[];
+    const legacy = legacyPReluSlope(ctx.opset, x!.shape, slope!.shape);
+    // A per-channel slope of an opset-6 model reads its channel from axis 1 of the output index.
+    const channelSlope: Access | undefined = legacy && { shape: legacy, at: (index) => slope!.at([index[0]!]) };
+    return pointwise(([xv, s]) => select(lt(xv!, f32(0)), mul(xv!, s!), xv!))({ ...ctx, inputs: [x!, channelSlope ?? slope!] });
+  },
   Pow: pointwise(pow),
 };

@@ -116,16 +116,29 @@ const shrink = activation("Shrink", {
 }, NUMERIC);
 
 /** PRelu: y = x < 0 ? slope * x : x, with slope broadcast to x (unidirectionally since opset 7). */
+/**
+ * Before opset 7, PRelu had no numpy broadcasting: a slope of one value per channel ([C] over
+ * [N,C,...], as PyTorch's old exporter wrote it) applies along axis 1. The slope's shape under
+ * that rule (C then ones), or undefined when the opset's numpy rule applies as it is.
+ */
+export function legacyPReluSlope<D>(opset: number, x: readonly D[], slope: readonly D[]): (D | 1)[] | undefined {
+  if (opset >= 7 || slope.length !== 1 || x.length < 2 || slope[0] === 1 || slope[0] !== x[1]) return undefined;
+  return [slope[0]!, ...x.slice(2).map(() => 1 as const)];
+}
+
 const prelu: OpDef = {
   name: "PRelu",
   pattern: "broadcast",
   attrs: CONSUMED,
   infer: (ctx) => {
     const x = inputType(ctx, 0), s = inputType(ctx, 1);
-    return [{ dtype: x.dtype, shape: broadcastDims([x.shape, s.shape]) }];
+    const slope = x.shape && s.shape ? legacyPReluSlope(ctx.opset, x.shape, s.shape) ?? s.shape : s.shape;
+    return [{ dtype: x.dtype, shape: broadcastDims([x.shape, slope]) }];
   },
   evaluate: (ctx) => {
-    const x = req(ctx.inputs[0], "PRelu", 0), slope = req(ctx.inputs[1], "PRelu", 1);
+    const x = req(ctx.inputs[0], "PRelu", 0), given = req(ctx.inputs[1], "PRelu", 1);
+    const legacy = legacyPReluSlope(ctx.opset, x.shape, given.shape);
+    const slope = legacy ? given.reshape(legacy as number[]) : given;
     if (x.dtype !== slope.dtype) throw new ModelError(`PRelu: X and slope dtypes differ (${x.dtype} and ${slope.dtype})`);
     if (x.dtype === "bool") throw new ModelError("PRelu: bool input is not allowed");
     return [mapElements([x, slope], x.dtype, ([v, s]) => {

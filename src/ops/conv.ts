@@ -207,10 +207,25 @@ function convInfer(ctx: InferContext): (TensorType | null)[] {
   const n = spatialRank("Conv", x.shape);
   const kernel = kernelOf(ctx, w.shape, n);
   const m: Dim = w.shape !== null ? w.shape[0]! : ctx.fresh();
+  checkConvShapes(ctx, x.shape, w.shape, m);
   const sp = kernel === null
     ? x.shape.slice(2).map(() => ctx.fresh())
     : windowOutDims(readWindowAttrs(ctx, kernel, false, ctx.attrs.string("auto_pad")), x.shape.slice(2));
   return [{ dtype: x.dtype, shape: [x.shape[0]!, m, ...sp] }];
+}
+
+/** The channel and bias checks of convEvaluate, on what is known statically: a kernel trusts these. */
+function checkConvShapes(ctx: InferContext, x: readonly Dim[], w: readonly Dim[] | null, m: Dim): void {
+  const group = ctx.attrs.int("group");
+  const c = x[1];
+  if (group < 1) throw new EvalError(`Conv: group must be positive, got ${group}`);
+  if (w !== null && typeof c === "number" && typeof w[1] === "number" && (w[1] * group !== c || (typeof m === "number" && m % group !== 0))) {
+    throw new EvalError(`Conv: input channels ${c}, weight [${w.join(",")}] and group ${group} are inconsistent`);
+  }
+  const b = ctx.inputs[2]?.shape;
+  if (b && (b.length !== 1 || (typeof b[0] === "number" && typeof m === "number" && b[0] !== m))) {
+    throw new EvalError(`Conv: bias shape [${b.join(",")}] must be [${m}]`);
+  }
 }
 
 function convEvaluate(ctx: EvalContext): Tensor[] {

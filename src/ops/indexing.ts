@@ -6,7 +6,7 @@ import { EvalError, ModelError, UnsupportedError } from "../ir/errors.js";
 import { Tensor, checkShape, shapeSize, stridesOf } from "../ir/tensor.js";
 import type { Dim, TensorType } from "../ir/types.js";
 import type { EvalContext, InferContext, OpDef } from "./registry.js";
-import { inputType, normAxis, req, sameAsInput } from "./util.js";
+import { inputType, normAxis, req, sameAsInput, sameAsInputUpdatedBy } from "./util.js";
 
 // ---------------------------------------------------------------------------------------------
 // Element values: int64/uint64 stay bigints so large values survive; everything else goes
@@ -249,7 +249,7 @@ const scatter: OpDef = {
   name: "Scatter",
   pattern: "opaque",
   attrs: { axis: { type: "int", default: 0 } },
-  infer: sameAsInput(0),
+  infer: sameAsInputUpdatedBy(0, 2),
   evaluate: (ctx) => [scatterElements("Scatter", ctx, "none")],
 };
 
@@ -260,7 +260,7 @@ const scatterElementsOp: OpDef = {
     axis: { type: "int", default: 0 },
     reduction: { type: "string", default: "none", since: 16 },
   },
-  infer: sameAsInput(0),
+  infer: sameAsInputUpdatedBy(0, 2),
   evaluate: (ctx) => [scatterElements("ScatterElements", ctx, reductionOf(ctx, "ScatterElements"))],
 };
 
@@ -268,7 +268,7 @@ const scatterND: OpDef = {
   name: "ScatterND",
   pattern: "opaque",
   attrs: { reduction: { type: "string", default: "none", since: 16 } },
-  infer: sameAsInput(0),
+  infer: sameAsInputUpdatedBy(0, 2),
   evaluate: (ctx) => {
     const data = req(ctx.inputs[0], "ScatterND", 0), indices = req(ctx.inputs[1], "ScatterND", 1);
     const updates = req(ctx.inputs[2], "ScatterND", 2);
@@ -303,7 +303,7 @@ const tensorScatter: OpDef = {
     axis: { type: "int", default: -2 },
     mode: { type: "string", default: "linear" },
   },
-  infer: sameAsInput(0),
+  infer: sameAsInputUpdatedBy(0, 1),
   evaluate: (ctx) => {
     const cache = req(ctx.inputs[0], "TensorScatter", 0), update = req(ctx.inputs[1], "TensorScatter", 1);
     const mode = ctx.attrs.string("mode");

@@ -97,6 +97,11 @@ export function inferGraph(
     node.outputs.forEach((name, i) => {
       const t = outTypes[i];
       if (name === "" || !t) return;
+      // One check for every op's rule: no attribute or input may make a dimension negative.
+      const bad = t.shape?.find((d) => typeof d === "number" && !(Number.isSafeInteger(d) && d >= 0));
+      if (bad !== undefined) {
+        throw new ModelError(`${describeNode(node, index)}: output "${name}" would have the invalid shape [${t.shape!.join(",")}] (dimension ${bad})`);
+      }
       checkSize(t, () => `${describeNode(node, index)}: output "${name}"`, maxElements);
       types.set(name, t);
     });

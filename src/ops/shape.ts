@@ -46,16 +46,21 @@ function inferredDim(inDims: readonly Dim[], outDims: readonly Dim[]): Dim {
   return dimDiv(dimProduct(inDims), dimProduct(outDims));
 }
 
-/** Resolve 0 (copy, unless allowzero) and -1 (inferred) in a requested shape. */
-function reshapeDims(inDims: readonly Dim[], requested: readonly number[], allowzero: boolean): Dim[] {
-  if (requested.filter((v) => v === -1).length > 1) throw new ModelError(`Reshape: more than one -1 in shape [${requested.join(",")}]`);
-  if (allowzero && requested.includes(0) && requested.includes(-1)) throw new ModelError(`Reshape: shape [${requested.join(",")}] has both 0 and -1 with allowzero`);
+/** A requested shape as the model wrote it: int64 values exactly, not rounded to doubles. */
+function requestedShape(t: Tensor): string {
+  return `[${t.bigints().join(",")}]`;
+}
+
+/** Resolve 0 (copy, unless allowzero) and -1 (inferred) in a requested shape; `show` prints it in messages. */
+function reshapeDims(inDims: readonly Dim[], requested: readonly number[], allowzero: boolean, show = `[${requested.join(",")}]`): Dim[] {
+  if (requested.filter((v) => v === -1).length > 1) throw new ModelError(`Reshape: more than one -1 in shape ${show}`);
+  if (allowzero && requested.includes(0) && requested.includes(-1)) throw new ModelError(`Reshape: shape ${show} has both 0 and -1 with allowzero`);
   const out: Dim[] = requested.map((v, i) => {
     if (v === 0 && !allowzero) {
-      if (i >= inDims.length) throw new ModelError(`Reshape: shape [${requested.join(",")}] copies dim ${i} of a rank-${inDims.length} input`);
+      if (i >= inDims.length) throw new ModelError(`Reshape: shape ${show} copies dim ${i} of a rank-${inDims.length} input`);
       return inDims[i]!;
     }
-    if (v < -1) throw new ModelError(`Reshape: invalid dimension ${v} in shape [${requested.join(",")}]`);
+    if (v < -1 || !Number.isSafeInteger(v)) throw new ModelError(`Reshape: invalid dimension ${i} in shape ${show}`);
     return v;
   });
   const m = requested.indexOf(-1);
@@ -83,18 +88,20 @@ const reshape: OpDef = {
       // Without the input rank, only dims that are given literally are known.
       return [{ dtype: x.dtype, shape: requested.map((v) => (v > 0 || (v === 0 && allowzero) ? v : ctx.fresh())) }];
     }
-    const out = reshapeDims(x.shape, requested, allowzero);
+    const show = ctx.opset < 5 ? undefined : requestedShape(ctx.constants[1]!);
+    const out = reshapeDims(x.shape, requested, allowzero, show);
     if (isStaticShape(x.shape) && isStaticShape(out) && shapeSize(x.shape) !== shapeSize(out)) {
-      throw new ModelError(`Reshape: cannot reshape [${x.shape.join(",")}] into [${out.join(",")}]`);
+      throw new ModelError(`Reshape: cannot reshape [${x.shape.join(",")}] into ${show ?? `[${out.join(",")}]`}`);
     }
     return [{ dtype: x.dtype, shape: out }];
   },
   evaluate: (ctx) => {
     const x = req(ctx.inputs[0], "Reshape", 0);
     const requested = ctx.opset < 5 ? [...ctx.attrs.ints("shape")] : req(ctx.inputs[1], "Reshape", 1).ints();
+    const show = ctx.opset < 5 ? undefined : requestedShape(ctx.inputs[1]!);
     const allowzero = ctx.opset >= 14 && ctx.attrs.int("allowzero") !== 0;
-    const shape = reshapeDims(x.shape, requested, allowzero) as number[];
-    if (shapeSize(shape) !== x.size) throw new EvalError(`Reshape: cannot reshape [${x.shape.join(",")}] into [${shape.join(",")}]`);
+    const shape = reshapeDims(x.shape, requested, allowzero, show) as number[];
+    if (shapeSize(shape) !== x.size) throw new EvalError(`Reshape: cannot reshape [${x.shape.join(",")}] into ${show ?? `[${shape.join(",")}]`}`);
     return [x.reshape(shape)];
   },
 };

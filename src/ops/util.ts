@@ -101,6 +101,15 @@ export function sameAsInput(i = 0) {
   return (ctx: InferContext): TensorType[] => [inputType(ctx, i)];
 }
 
+/** Output 0 has the type of input i, and input j (the updates of a scatter) must share its dtype. */
+export function sameAsInputUpdatedBy(i: number, j: number) {
+  return (ctx: InferContext): TensorType[] => {
+    const t = inputType(ctx, i), u = inputType(ctx, j);
+    if (u.dtype !== t.dtype) throw new ModelError(`${ctx.node.op}: input ${j} is ${u.dtype}, but input ${i} is ${t.dtype}; they must match`);
+    return [t];
+  };
+}
+
 /** Require a tensor input at evaluation time. */
 export function req<T>(v: T | null | undefined, op: string, i: number): T {
   if (v === null || v === undefined) throw new ModelError(`${op}: input ${i} is required`);
