@@ -12,7 +12,7 @@
  * Axis names come from the callback's parameter names (as in TVM's te.compute), falling back to
  * `i0, i1, ...`; the schedule refers to loops by these names.
  */
-import { InternalError } from "../ir/errors.js";
+import { InternalError, UnsupportedError } from "../ir/errors.js";
 import { type Expr, type FloatType, type Operand, type Var, ivar, lit, load } from "./expr.js";
 
 export interface IterVar { readonly name: string; readonly extent: number; readonly reduce: boolean; readonly v: Var }
@@ -45,6 +45,9 @@ const reading: Tensor[][] = [];
 
 function makeTensor(name: string, shape: readonly number[], type: FloatType, axes: readonly IterVar[],
   body: Expr | Reduce | undefined, inputs: readonly Tensor[]): Tensor {
+  // Loops have extents of at least one. A stage with no elements (a feature map pooled down to
+  // nothing) is left to the interpreter, where it costs nothing; lowerNode falls back on this error.
+  if (shape.includes(0)) throw new UnsupportedError(`stage ${name} has no elements`, "empty stage");
   for (const d of shape) if (!Number.isInteger(d) || d < 1) throw new InternalError(`${name}: bad dimension ${d}`);
   const t: Tensor = Object.freeze({
     name, shape: Object.freeze([...shape]), type, axes, body, inputs,

@@ -88,12 +88,6 @@ class NodeLowerer {
     const outputs = body ? body.outputs.map((v) => v.name) : node.outputs;
     const typeOf = (v: string) => (body ? body.valueTypes.get(v) ?? body.inputs.find((x) => x.name === v)?.type : undefined) ?? this.env.typeOf(v);
 
-    // Loops have extents of at least one; an empty value (a feature map pooled down to nothing)
-    // costs the interpreter nothing.
-    for (const v of [...inputs, ...members.flatMap((m) => m.outputs)]) {
-      const shape = v === "" ? undefined : typeOf(v)?.shape;
-      if (shape?.includes(0)) throw new Refusal(`value "${v}" has no elements`);
-    }
     const scope = new Map<string, Access>();
     const constants = new Map<string, Tensor>();
     inputs.forEach((v, i) => {
