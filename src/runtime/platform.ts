@@ -57,9 +57,3 @@ export async function parentChannel(): Promise<{ post(m: unknown): void; onMessa
   const scope = globalThis as unknown as { postMessage(m: unknown): void; addEventListener(t: string, h: (e: { data: unknown }) => void): void };
   return { post: (m) => scope.postMessage(m), onMessage: (h) => scope.addEventListener("message", (e) => h(e.data)) };
 }
-
-/** Whether this thread may block in Atomics.wait (a browser's main thread may not). */
-export function canBlock(): boolean {
-  if (isNode) return true;
-  return typeof (globalThis as { document?: unknown }).document === "undefined";
-}

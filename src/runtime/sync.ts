@@ -8,7 +8,7 @@
 export const SPIN_LIMIT = 20_000;
 
 /** Wait until `view[index]` differs from `current`; returns the new value. Workers only: it may block forever. */
-export function waitWhileEquals(view: Int32Array, index: number, current: number, canBlock: boolean): number {
+export function waitWhileEquals(view: Int32Array, index: number, current: number): number {
   for (let i = 0; i < SPIN_LIMIT; i++) {
     const v = Atomics.load(view, index);
     if (v !== current) return v;
@@ -16,7 +16,7 @@ export function waitWhileEquals(view: Int32Array, index: number, current: number
   for (;;) {
     const v = Atomics.load(view, index);
     if (v !== current) return v;
-    if (canBlock) Atomics.wait(view, index, current);
+    Atomics.wait(view, index, current);
   }
 }
 

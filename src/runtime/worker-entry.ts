@@ -23,7 +23,7 @@ channel.onMessage((message) => {
     let epoch = Atomics.load(control, EPOCH);
     channel.post({ ready: true });
     for (;;) {
-      epoch = waitWhileEquals(control, EPOCH, epoch, true);
+      epoch = waitWhileEquals(control, EPOCH, epoch);
       const k = Atomics.load(control, KERNEL);
       if (k === STOP) return;
       try {
