@@ -76,7 +76,11 @@ export class WorkerPool {
           reject(e);
           pool?.break(new KernelError(`worker ${i + 1} failed: ${e.message}`));
         });
-        w.onExit((code) => pool?.break(new KernelError(`worker ${i + 1} exited (code ${code})`)));
+        w.onExit((code) => {
+          const error = new KernelError(`worker ${i + 1} exited (code ${code})`);
+          reject(error);
+          pool?.break(error);
+        });
         const init: WorkerInit = { memory, module, controlOffset, index: i + 1, workers: threads };
         w.post(init);
       });
