@@ -8,6 +8,7 @@ import { InternalError } from "../ir/errors.js";
 import { DEFAULT_MAX_ELEMENTS, Tensor, shapeSize, withElementLimit } from "../ir/tensor.js";
 import { type InterpreterOptions, Scope, evaluateNode, runGraph } from "../ops/interpreter.js";
 import { type Program, type ValueRef, programMemory } from "./program.js";
+import { yieldToEventLoop } from "./platform.js";
 import { WorkerPool } from "./worker-pool.js";
 
 
@@ -22,12 +23,17 @@ export interface ExecutorStats {
 /** A traced launch of one inference: per vEU, its clock (ms) at the start and after each entry of its list. */
 export type LaunchTrace = readonly Float64Array[];
 
+/** Inferences give the event loop a turn at least this often (ms), so timers and I/O go on during long ones. */
+const YIELD_MS = 10;
+
 export class Executor {
   private referenceSteps = 0;
   private blockedWaits = 0;
   private traces: LaunchTrace[] = [];
   /** The end of the last inference started: inferences share the memory, so each waits for the one before. */
   private tail: Promise<unknown> = Promise.resolve();
+  /** When the event loop last had a turn during inferences (see YIELD_MS). */
+  private lastYield = 0;
 
   private constructor(private readonly program: Program, private readonly memory: WebAssembly.Memory, private readonly pool: WorkerPool,
     private readonly limits: InterpreterOptions) {}
@@ -64,6 +70,10 @@ export class Executor {
     this.traces = [];
     for (const input of p.inputs) this.write(input.ref, feeds.get(input.name)!);
     for (const step of p.steps) {
+      if (performance.now() - this.lastYield > YIELD_MS) {
+        await yieldToEventLoop();
+        this.lastYield = performance.now();
+      }
       if (step.kind === "kernel") {
         // The pool returns a promise only when the step outlasted the barrier's spin.
         const slow = this.pool.run(step.kernel);

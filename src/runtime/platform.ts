@@ -57,3 +57,19 @@ export async function parentChannel(): Promise<{ post(m: unknown): void; onMessa
   const scope = globalThis as unknown as { postMessage(m: unknown): void; addEventListener(t: string, h: (e: { data: unknown }) => void): void };
   return { post: (m) => scope.postMessage(m), onMessage: (h) => scope.addEventListener("message", (e) => h(e.data)) };
 }
+
+/** Whether this thread may block in Atomics.wait (a browser's main thread may not). */
+export function canBlock(): boolean {
+  if (isNode) return true;
+  return typeof (globalThis as { document?: unknown }).document === "undefined";
+}
+
+/** Let the event loop run its pending tasks (timers, a worker's 'exit' event), then resume. */
+export function yieldToEventLoop(): Promise<void> {
+  if (isNode) return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(null);
+  });
+}

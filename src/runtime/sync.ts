@@ -20,10 +20,25 @@ export function waitWhileEquals(view: Int32Array, index: number, current: number
   }
 }
 
-/** Spin until `view[index]` reaches `target` (a counter that only grows); false if it did not within the spin. */
-export function spinUntil(view: Int32Array, index: number, target: number): boolean {
+/** How long the main thread may block on one wait before it awaits instead (and so hears a worker's death). */
+export const BLOCK_MS = 10;
+
+/**
+ * Spin, then (where the thread may block) block for at most BLOCK_MS, until `view[index]`
+ * reaches `target` (a counter that only grows); false if it did not. A blocked wait wakes in
+ * 20-55 µs; an await also waits for the event loop's turn, so it is kept for waits that are long anyway.
+ */
+export function waitUntilBounded(view: Int32Array, index: number, target: number, mayBlock: boolean): boolean {
   for (let i = 0; i < SPIN_LIMIT; i++) if (Atomics.load(view, index) >= target) return true;
-  return false;
+  if (!mayBlock) return false;
+  const end = performance.now() + BLOCK_MS;
+  for (;;) {
+    const v = Atomics.load(view, index);
+    if (v >= target) return true;
+    const left = end - performance.now();
+    if (left <= 0) return false;
+    Atomics.wait(view, index, v, left);
+  }
 }
 
 type WaitAsync = (view: Int32Array, index: number, value: number, timeoutMs: number) => { async: boolean; value: Promise<unknown> | string };

@@ -7,16 +7,17 @@
  * Failures: a share that throws (a wasm trap) is caught on whichever thread runs it, recorded
  * in the control block (markFailed), and the thread still arrives at the barrier; a worker that
  * exits or errors is recorded from its event. Either breaks the pool: the step and every later
- * one reject with the same KernelError. The barrier is spun briefly, then awaited with
- * Atomics.waitAsync, so the main thread never blocks and sees a worker's death while it waits.
+ * one reject with the same KernelError. The barrier is spun, then blocked on for at most
+ * BLOCK_MS, then awaited with Atomics.waitAsync, so the main thread never blocks for long and
+ * sees a worker's death while it waits (the Executor also yields to the event loop between steps).
  */
 import { InternalError, KernelError } from "../ir/errors.js";
 import { ARRIVED, CONTROL_INTS, COUNTERS, COUNTERS_BYTES, EPOCH, FAILED, KERNEL, NEXT, STOP, markFailed } from "./control.js";
 import type { ByteRange } from "./program.js";
 import type { KernelModule } from "../codegen/kernel-module.js";
 import { instantiateKernels, type Kernel } from "./kernel-module.js";
-import { startWorker, type WorkerHandle, whenIdle } from "./platform.js";
-import { spinUntil, waitUntilAsync } from "./sync.js";
+import { canBlock, startWorker, type WorkerHandle, whenIdle } from "./platform.js";
+import { waitUntilAsync, waitUntilBounded } from "./sync.js";
 import type { WorkerInit } from "./worker-entry.js";
 
 export interface PoolStats {
@@ -31,6 +32,7 @@ const closeOpenPools = () => openPools.forEach((p) => void p.close());
 export class WorkerPool {
   private steps = 0;
   private closed = false;
+  private readonly mayBlock = canBlock();
 
   private constructor(
     readonly threads: number,
@@ -122,7 +124,7 @@ export class WorkerPool {
       markFailed(c, 0);
     }
     const workers = this.threads - 1;
-    if (spinUntil(c, ARRIVED, workers)) return this.checkStep();
+    if (waitUntilBounded(c, ARRIVED, workers, this.mayBlock)) return this.checkStep();
     return waitUntilAsync(c, ARRIVED, workers, () => this.failure).then(() => this.checkStep());
   }
 
