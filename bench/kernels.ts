@@ -35,10 +35,10 @@ async function measure(threads: number): Promise<Row[]> {
     const k = c.kiln(), o = c.onnx();
     const kiln = await KilnRunner.create(k.kernel, k.inputs, threads, features);
     const ortWeb = await OrtRunner.create(o.model, o.feeds, threads);
-    for (let i = 0; i < WARMUP; i++) { kiln.run(); await ortWeb.run(); }
+    for (let i = 0; i < WARMUP; i++) { await kiln.run(); await ortWeb.run(); }
     const kilnMs: number[] = [], ortMs: number[] = [];
     for (let r = 0; r < rounds; r++) {
-      kilnMs.push(await settledRun(async () => kiln.run()));
+      kilnMs.push(await settledRun(() => kiln.run()));
       ortMs.push(await settledRun(() => ortWeb.run()));
     }
     await kiln.close();

@@ -28,8 +28,8 @@ export class KilnRunner {
     return new KilnRunner(pool, views);
   }
 
-  run(): void {
-    this.pool.run(0);
+  async run(): Promise<void> {
+    await this.pool.run(0);
   }
 
   view(name: string): Float32Array {

@@ -6,9 +6,9 @@ import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 
 import { DTYPE_INFO } from "./ir/dtype.js";
-import { InputError, UnsupportedError } from "./ir/errors.js";
+import { InputError, SessionError, UnsupportedError } from "./ir/errors.js";
 import type { Model } from "./ir/graph.js";
-import { Tensor } from "./ir/tensor.js";
+import { Tensor, shapeSize } from "./ir/tensor.js";
 import type { Dim, TensorType } from "./ir/types.js";
 import { verifyGraph } from "./ir/verify.js";
 import { importOnnx } from "./frontend/onnx/import.js";
@@ -26,10 +26,16 @@ export type ExecutorKind = "op-by-op" | "rammer";
 export const EXECUTORS: readonly ExecutorKind[] = ["op-by-op", "rammer"];
 export const BACKENDS: readonly Backend[] = ["wasm", "js", "reference"];
 
+/**
+ * Most threads a session may ask for: more threads than cores only time-slice, and each worker
+ * costs its own wasm instance (megabytes of RSS), so 1000 would take gigabytes for nothing.
+ */
+export const MAX_THREADS = 64;
+
 export interface SessionOptions {
   /** Which executor runs the model (default wasm). */
   readonly backend?: Backend;
-  /** Worker threads for the generated kernels, counting the calling thread (default: the core count). */
+  /** Worker threads for the generated kernels, counting the calling thread: an integer 1..MAX_THREADS (default: the core count). */
   readonly threads?: number;
   /**
    * How compiled kernels run: `op-by-op` splits each kernel across all workers with a barrier
@@ -72,6 +78,8 @@ export class InferenceSession {
   private readonly programs = new Map<string, Promise<Compiled>>();
   /** The inputs some If condition depends on (see isBoundValue). */
   private readonly decisive: ReadonlySet<string>;
+  /** Set by release(): every run from then on rejects. */
+  private released = false;
 
   private constructor(
     readonly model: Model,
@@ -95,6 +103,7 @@ export class InferenceSession {
 
   /** Load an ONNX model from bytes, a file path, or an already-built Model. */
   static async create(source: Uint8Array | ArrayBuffer | string | Model, options: SessionOptions = {}): Promise<InferenceSession> {
+    checkOptions(options);
     let model: Model;
     if (typeof source === "string") model = importOnnx(await readModelFile(source), options);
     else if (source instanceof Uint8Array) model = importOnnx(source, options);
@@ -123,13 +132,23 @@ export class InferenceSession {
   }
 
   async run(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
+    this.checkOpen();
     if (typeof feeds !== "object" || feeds === null) throw new InputError("run() takes an object mapping input names to tensors");
     const bound = this.checkFeeds(feeds);
-    const interpret = () => Object.fromEntries(runModel(this.model, bound, { maxElements: this.options.maxElements, maxLoopIterations: this.options.maxLoopIterations }));
+    const interpret = () => Object.fromEntries(runModel(this.model, bound, this.limits));
     if (this.backend === "reference") return interpret();
     const c = await this.compiledFor(bound);
+    this.checkOpen();
     if (c.kind === "reference") return interpret();
-    return Object.fromEntries(c.executor.run(bound));
+    return Object.fromEntries(await c.executor.run(bound));
+  }
+
+  private get limits(): { maxElements?: number; maxLoopIterations?: number } {
+    return { maxElements: this.options.maxElements, maxLoopIterations: this.options.maxLoopIterations };
+  }
+
+  private checkOpen(): void {
+    if (this.released) throw new SessionError("the session was released; create a new one to run the model");
   }
 
   /** The model as it compiles for these inputs: their dims bound, the scalar values that decide Ifs constants. */
@@ -139,6 +158,7 @@ export class InferenceSession {
 
   /** The compiled program for these inputs' shapes and If-deciding scalar values (compiling it on first use). */
   async compiledFor(feeds: ReadonlyMap<string, Tensor>): Promise<Compiled> {
+    this.checkOpen();
     const backend = this.backend;
     if (backend === "reference") throw new InputError("the reference backend does not compile");
     const key = this.model.graph.inputs.map((v) => {
@@ -155,9 +175,9 @@ export class InferenceSession {
           if (e instanceof UnsupportedError && e.feature === DATA_DEPENDENT_SHAPES) return { kind: "reference", reason: e.message };
           throw e;
         }
-        if (this.executor !== "rammer") return { kind: "compiled", compiled, executor: await Executor.create(compiled.program, this.threads) };
+        if (this.executor !== "rammer") return { kind: "compiled", compiled, executor: await Executor.create(compiled.program, this.threads, this.limits) };
         const rammer = await scheduleRammer(compiled, this.threads, this.options.policy, this.options.traceSchedule ?? false);
-        return { kind: "compiled", compiled, rammer, executor: await Executor.create(rammer.program, this.threads) };
+        return { kind: "compiled", compiled, rammer, executor: await Executor.create(rammer.program, this.threads, this.limits) };
       })();
       this.programs.set(key, p);
     }
@@ -179,8 +199,12 @@ export class InferenceSession {
     return out;
   }
 
-  /** Stop the worker threads; the session cannot run afterwards. */
+  /**
+   * Stop the worker threads; every run afterwards rejects with a SessionError. Compiles in
+   * flight finish first (their workers are then stopped too), and so do inferences already running.
+   */
   async release(): Promise<void> {
+    this.released = true;
     const all = [...this.programs.values()];
     this.programs.clear();
     await Promise.all(all.map(async (p) => {
@@ -200,17 +224,55 @@ export class InferenceSession {
     }
     const bound = new Map<string, Tensor>();
     for (const v of g.inputs) {
-      const t = feeds[v.name];
-      if (t === undefined) throw new InputError(`input "${v.name}" is missing`);
-      if (!(t instanceof Tensor)) throw new InputError(`input "${v.name}" must be a kiln Tensor`);
+      const t = checkTensor(v.name, feeds[v.name]);
       if (t.dtype !== v.type.dtype) throw new InputError(`input "${v.name}" must be ${v.type.dtype}, got ${t.dtype}`);
-      if (Object.getPrototypeOf(t.data) !== Object.getPrototypeOf(DTYPE_INFO[t.dtype].make(0))) {
-        throw new InputError(`input "${v.name}": a ${t.dtype} tensor cannot hold its data in a ${t.data.constructor.name}`);
-      }
       checkInputShape(v.name, v.type.shape, t.shape, symbols);
       bound.set(v.name, t);
     }
     return bound;
+  }
+}
+
+/**
+ * A feed checked field by field and copied: a Tensor's fields can be reassigned and an object
+ * can pose as one (Object.create(Tensor.prototype)), and kiln sizes its copy into the shared
+ * memory by the shape, so a shape that disagrees with the data would write past the input's
+ * buffer. The copy holds the fields as checked, whatever the caller changes while the run waits.
+ */
+function checkTensor(name: string, t: unknown): Tensor {
+  if (t === undefined) throw new InputError(`input "${name}" is missing`);
+  if (!(t instanceof Tensor)) throw new InputError(`input "${name}" must be a kiln Tensor`);
+  const { dtype, shape, data } = t;
+  if (typeof dtype !== "string" || !Object.hasOwn(DTYPE_INFO, dtype)) throw new InputError(`input "${name}": unknown dtype ${String(dtype)}`);
+  if (!Array.isArray(shape)) throw new InputError(`input "${name}": shape must be an array of dimensions`);
+  const dims: number[] = [...shape];
+  for (const d of dims) {
+    if (!Number.isSafeInteger(d) || d < 0) throw new InputError(`input "${name}": invalid dimension ${String(d)} in shape [${dims.join(",")}]`);
+  }
+  if (!ArrayBuffer.isView(data) || Object.getPrototypeOf(data) !== Object.getPrototypeOf(DTYPE_INFO[dtype].make(0))) {
+    throw new InputError(`input "${name}": a ${dtype} tensor cannot hold its data in a ${(data as object | null)?.constructor?.name ?? String(data)}`);
+  }
+  const n = shapeSize(dims);
+  if (data.length !== n) throw new InputError(`input "${name}" of shape [${dims.join(",")}] needs ${n} elements, its data has ${data.length}`);
+  return new Tensor(dtype, dims, data);
+}
+
+/** Options are checked at create: a bad one would otherwise fail deep in the runtime, or not at all. */
+function checkOptions(options: SessionOptions): void {
+  if (typeof options !== "object" || options === null) throw new InputError("session options must be an object");
+  const known = new Set<string>(["backend", "threads", "executor", "policy", "traceSchedule", "maxTensorBytes", "maxElements", "maxLoopIterations"]);
+  for (const key of Object.keys(options)) if (!known.has(key)) throw new InputError(`unknown session option "${key}" (options: ${[...known].join(", ")})`);
+  const { backend, threads, executor, policy, traceSchedule } = options;
+  if (backend !== undefined && !BACKENDS.includes(backend)) throw new InputError(`backend must be one of ${BACKENDS.join(", ")}, got ${String(backend)}`);
+  if (executor !== undefined && !EXECUTORS.includes(executor)) throw new InputError(`executor must be one of ${EXECUTORS.join(", ")}, got ${String(executor)}`);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
+    throw new InputError(`threads must be an integer from 1 to ${MAX_THREADS}, got ${String(threads)}`);
+  }
+  if (policy !== undefined && typeof policy !== "function") throw new InputError("policy must be a Rammer scheduling policy (a function; see rammer/policies.ts)");
+  if (traceSchedule !== undefined && typeof traceSchedule !== "boolean") throw new InputError(`traceSchedule must be a boolean, got ${String(traceSchedule)}`);
+  for (const key of ["maxTensorBytes", "maxElements", "maxLoopIterations"] as const) {
+    const v = options[key];
+    if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1)) throw new InputError(`${key} must be a positive integer, got ${String(v)}`);
   }
 }
 

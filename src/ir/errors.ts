@@ -32,6 +32,15 @@ export class LimitError extends KilnError {}
 /** An op was given values it cannot compute on (inconsistent shapes, out-of-range indices). */
 export class EvalError extends KilnError {}
 
+/**
+ * A compiled kernel failed while running (a wasm trap such as an integer division by zero) or a
+ * worker thread died; the session's workers are unusable afterwards and every later run rejects.
+ */
+export class KernelError extends KilnError {}
+
+/** The session was used after `release()`. */
+export class SessionError extends KilnError {}
+
 /** A broken compiler invariant. Always a bug in kiln. */
 export class InternalError extends Error {
   constructor(message: string) {

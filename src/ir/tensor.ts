@@ -52,12 +52,16 @@ export function checkShape(shape: readonly number[], what: string, maxElements =
 }
 
 export class Tensor {
+  /** A frozen copy of the shape given: a caller changing its array later cannot change the tensor (kiln sizes buffers by it). */
+  readonly shape: readonly number[];
+
   constructor(
     readonly dtype: DType,
-    readonly shape: readonly number[],
+    shape: readonly number[],
     /** Storage; float16 holds raw bits, bool holds 0/1 bytes, int64/uint64 hold bigints. */
     readonly data: TypedArray,
   ) {
+    this.shape = Object.freeze([...shape]);
     // Dims like -1 or 1.5 can still multiply out to data.length; nothing downstream expects them.
     for (const d of shape) {
       if (!Number.isSafeInteger(d) || d < 0) throw new EvalError(`tensor of shape [${shape.join(",")}]: invalid dimension ${d}`);

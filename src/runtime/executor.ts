@@ -5,9 +5,10 @@
  */
 import { DTYPE_INFO } from "../ir/dtype.js";
 import { InternalError } from "../ir/errors.js";
-import { Tensor, shapeSize } from "../ir/tensor.js";
-import { Scope, evaluateNode, runGraph } from "../ops/interpreter.js";
+import { DEFAULT_MAX_ELEMENTS, Tensor, shapeSize, withElementLimit } from "../ir/tensor.js";
+import { type InterpreterOptions, Scope, evaluateNode, runGraph } from "../ops/interpreter.js";
 import { type Program, type ValueRef, programMemory } from "./program.js";
+import { yieldToEventLoop } from "./platform.js";
 import { WorkerPool } from "./worker-pool.js";
 
 
@@ -22,17 +23,26 @@ export interface ExecutorStats {
 /** A traced launch of one inference: per vEU, its clock (ms) at the start and after each entry of its list. */
 export type LaunchTrace = readonly Float64Array[];
 
+/** Inferences give the event loop a turn at least this often (ms), so timers and I/O go on during long ones. */
+const YIELD_MS = 10;
+
 export class Executor {
   private referenceSteps = 0;
   private blockedWaits = 0;
   private traces: LaunchTrace[] = [];
+  /** The end of the last inference started: inferences share the memory, so each waits for the one before. */
+  private tail: Promise<unknown> = Promise.resolve();
+  /** When the event loop last had a turn during inferences (see YIELD_MS). */
+  private lastYield = 0;
 
-  private constructor(private readonly program: Program, private readonly memory: WebAssembly.Memory, private readonly pool: WorkerPool) {}
+  private constructor(private readonly program: Program, private readonly memory: WebAssembly.Memory, private readonly pool: WorkerPool,
+    private readonly limits: InterpreterOptions) {}
 
-  static async create(program: Program, threads: number): Promise<Executor> {
+  /** `limits` bound the reference steps as they bound the interpreter (runModel). */
+  static async create(program: Program, threads: number, limits: InterpreterOptions = {}): Promise<Executor> {
     const memory = programMemory(program, threads);
     const pool = await WorkerPool.create(memory, program.module, threads, 0);
-    return new Executor(program, memory, pool);
+    return new Executor(program, memory, pool, limits);
   }
 
   get threads(): number {
@@ -48,19 +58,33 @@ export class Executor {
     return this.traces;
   }
 
-  /** One inference; `feeds` are checked by the caller (names, dtypes, shapes). */
-  run(feeds: ReadonlyMap<string, Tensor>): Map<string, Tensor> {
+  /** One inference, after those already started; `feeds` are checked by the caller (names, dtypes, shapes). */
+  run(feeds: ReadonlyMap<string, Tensor>): Promise<Map<string, Tensor>> {
+    const result = this.tail.then(() => this.runNow(feeds));
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  private async runNow(feeds: ReadonlyMap<string, Tensor>): Promise<Map<string, Tensor>> {
     const p = this.program;
     this.traces = [];
     for (const input of p.inputs) this.write(input.ref, feeds.get(input.name)!);
     for (const step of p.steps) {
+      if (performance.now() - this.lastYield > YIELD_MS) {
+        await yieldToEventLoop();
+        this.lastYield = performance.now();
+      }
       if (step.kind === "kernel") {
-        this.pool.run(step.kernel);
+        // The pool returns a promise only when the step outlasted the barrier's spin.
+        const slow = this.pool.run(step.kernel);
+        if (slow) await slow;
         continue;
       }
       if (step.kind === "launch") {
         bytesOf(this.memory, step.counters.offset, step.counters.bytes).fill(0);
-        this.pool.run(step.kernel);
+        // The vEUs' progress counters come before the blocked count (compile.ts counterBytes).
+        const slow = this.pool.run(step.kernel, { offset: step.counters.offset, bytes: step.blocked - step.counters.offset });
+        if (slow) await slow;
         this.blockedWaits += new Int32Array(this.memory.buffer, step.blocked, 1)[0]!;
         const t = step.trace;
         if (t) this.traces.push(t.stamps.map((n, v) => new Float64Array(this.memory.buffer.slice(t.offset + v * t.stride, t.offset + v * t.stride + 8 * n))));
@@ -70,7 +94,9 @@ export class Executor {
       const scope = new Scope();
       for (const [name, ref] of step.reads) scope.set(name, this.read(ref));
       const inputs = step.node.inputs.map((v) => (v === "" ? null : scope.get(v)!));
-      const outs = evaluateNode(step.node, inputs, p.opsets, (g, ins) => runGraph(g, ins, p.opsets, scope, {}));
+      const limits = this.limits;
+      const outs = withElementLimit(limits.maxElements ?? DEFAULT_MAX_ELEMENTS,
+        () => evaluateNode(step.node, inputs, p.opsets, (g, ins) => runGraph(g, ins, p.opsets, scope, limits), undefined, limits));
       step.writes.forEach((ref, i) => {
         const t = outs[i];
         if (!ref) return;
@@ -81,7 +107,9 @@ export class Executor {
     return new Map(p.outputs.map((o) => [o.name, this.read(o.ref)]));
   }
 
+  /** Stop the workers once the inferences started have ended. */
   async close(): Promise<void> {
+    await this.tail;
     await this.pool.close();
   }
 

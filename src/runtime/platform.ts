@@ -7,6 +7,8 @@ export interface WorkerHandle {
   post(message: unknown): void;
   onMessage(handler: (message: unknown) => void): void;
   onError(handler: (error: Error) => void): void;
+  /** The worker's thread ended (Node; a browser worker only ends when terminated). */
+  onExit(handler: (code: number) => void): void;
   terminate(): Promise<void>;
   /** Let the process exit while this worker runs (after its listeners are attached, which re-reference it). */
   unref(): void;
@@ -22,6 +24,7 @@ export async function startWorker(url: URL): Promise<WorkerHandle> {
       post: (m) => w.postMessage(m),
       onMessage: (h) => w.on("message", h),
       onError: (h) => w.on("error", h),
+      onExit: (h) => w.on("exit", h),
       terminate: async () => { await w.terminate(); },
       unref: () => w.unref(),
     };
@@ -31,6 +34,7 @@ export async function startWorker(url: URL): Promise<WorkerHandle> {
     post: (m) => w.postMessage(m),
     onMessage: (h) => w.addEventListener("message", (e) => h(e.data)),
     onError: (h) => w.addEventListener("error", (e) => h(new Error(e.message))),
+    onExit: () => undefined,
     terminate: async () => w.terminate(),
     unref: () => undefined,
   };
@@ -58,4 +62,14 @@ export async function parentChannel(): Promise<{ post(m: unknown): void; onMessa
 export function canBlock(): boolean {
   if (isNode) return true;
   return typeof (globalThis as { document?: unknown }).document === "undefined";
+}
+
+/** Let the event loop run its pending tasks (timers, a worker's 'exit' event), then resume. */
+export function yieldToEventLoop(): Promise<void> {
+  if (isNode) return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(null);
+  });
 }

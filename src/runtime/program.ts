@@ -6,7 +6,7 @@
  * thread count).
  */
 import type { DType } from "../ir/dtype.js";
-import { InternalError } from "../ir/errors.js";
+import { LimitError } from "../ir/errors.js";
 import type { Node } from "../ir/graph.js";
 import type { Tensor } from "../ir/tensor.js";
 import type { KernelModule } from "../codegen/kernel-module.js";
@@ -56,11 +56,20 @@ export interface Program {
 const PAGE = 65536;
 const MAX_PAGES = 65536;
 
+/**
+ * The wasm pages `bytes` of memory take; over WebAssembly's 4 GiB (a limit like maxElements) a
+ * LimitError naming `what` needs them.
+ */
+export function wasmPages(bytes: number, what: string): number {
+  const pages = Math.max(1, Math.ceil(bytes / PAGE));
+  if (pages > MAX_PAGES) throw new LimitError(`${what} needs ${bytes} bytes of memory, over WebAssembly's limit of 4 GiB (${MAX_PAGES * PAGE} bytes)`);
+  return pages;
+}
+
 /** A shared memory laid out for `program` with scratch for `slots` workers, its weights copied in. */
 export function programMemory(program: Program, slots: number): WebAssembly.Memory {
   const bytes = program.scratch.offset + slots * program.scratch.bytesPerWorker;
-  const pages = Math.max(1, Math.ceil(bytes / PAGE));
-  if (pages > MAX_PAGES) throw new InternalError(`the program needs ${bytes} bytes of memory, over WebAssembly's 4 GiB`);
+  const pages = wasmPages(bytes, `the compiled program (inputs, weights, activations and ${slots} workers' scratch)`);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   for (const c of program.constants) {
     new Uint8Array(memory.buffer, c.offset, c.tensor.data.byteLength).set(new Uint8Array(c.tensor.data.buffer, c.tensor.data.byteOffset, c.tensor.data.byteLength));

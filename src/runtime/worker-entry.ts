@@ -1,5 +1,5 @@
 /** A runtime worker: instantiates the kernels, then runs one share of each step it is woken for. */
-import { ARRIVED, CONTROL_INTS, EPOCH, KERNEL, NEXT, STOP } from "./control.js";
+import { ARRIVED, CONTROL_INTS, EPOCH, KERNEL, NEXT, STOP, markFailed } from "./control.js";
 import type { KernelModule } from "../codegen/kernel-module.js";
 import { instantiateKernels } from "./kernel-module.js";
 import { parentChannel } from "./platform.js";
@@ -23,10 +23,16 @@ channel.onMessage((message) => {
     let epoch = Atomics.load(control, EPOCH);
     channel.post({ ready: true });
     for (;;) {
-      epoch = waitWhileEquals(control, EPOCH, epoch, true);
+      epoch = waitWhileEquals(control, EPOCH, epoch);
       const k = Atomics.load(control, KERNEL);
       if (k === STOP) return;
-      kernels[k]!(init.index, init.workers, init.index, counter);
+      try {
+        kernels[k]!(init.index, init.workers, init.index, counter);
+      } catch (e) {
+        // A trap ends this share only: say why, release the launch's waiters, and still arrive.
+        channel.post({ trap: String(e) });
+        markFailed(control, init.index);
+      }
       if (Atomics.add(control, ARRIVED, 1) + 1 === init.workers - 1) Atomics.notify(control, ARRIVED);
     }
   }, (e: unknown) => channel.post({ error: String(e) }));

@@ -13,6 +13,7 @@ import type { FunctionBuilder } from "./function.js";
 import { type Placement, emitKernel, kernelParams } from "./kernel-emitter.js";
 import { MathHelpers } from "./math.js";
 import { ModuleBuilder } from "./module.js";
+import { wasmPages } from "../../runtime/program.js";
 import type { WasmFeatures } from "./opcodes.js";
 import { elementBytes, layoutScratch } from "./scratch-layout.js";
 
@@ -30,8 +31,10 @@ export interface Launch { readonly lists: readonly (readonly DispatchEntry[])[];
 export function buildKernels(funcs: readonly Func[], placement: Placement, features: WasmFeatures, launches: readonly Launch[] = []): ModuleBuilder {
   const m = new ModuleBuilder(features);
   // The memory grows at run time, so the import asks only for what the buffers placed here need.
-  const ends = funcs.flatMap((f) => [...f.inputs, ...f.outputs].map((b) => (placement.buffers.get(b.name) ?? 0) + shapeSize(b.shape) * elementBytes(b.type)));
-  m.importMemory({ min: Math.max(1, Math.ceil(Math.max(0, ...ends) / PAGE)), max: PAGE, shared: features.threads });
+  const buffers = funcs.flatMap((f) => [...f.inputs, ...f.outputs]).map((b) => ({ name: b.name, shape: b.shape, end: (placement.buffers.get(b.name) ?? 0) + shapeSize(b.shape) * elementBytes(b.type) }));
+  const last = buffers.reduce((a, b) => (b.end > a.end ? b : a), { name: "", shape: [] as readonly number[], end: 0 });
+  const min = wasmPages(last.end, `the kernels' buffers (up to "${last.name}" of shape [${last.shape.join(",")}])`);
+  m.importMemory({ min, max: PAGE, shared: features.threads });
   // A traced launch calls the host's clock (dispatch.ts); imports come before every function.
   const clock = launches.some((l) => l.layout.trace) ? m.importFunction("env", "now", [], ["f64"]) : undefined;
   const math = new MathHelpers(m);
