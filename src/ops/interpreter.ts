@@ -6,6 +6,7 @@ import { EvalError, InputError, InternalError, KilnError, LimitError, ModelError
 import { describeNode, opDomain, type Graph, type Model, type Node } from "../ir/graph.js";
 import { DEFAULT_MAX_ELEMENTS, Tensor, withElementLimit } from "../ir/tensor.js";
 import { Attrs, getOp } from "./registry.js";
+import { nodeReads } from "../passes/graph-utils.js";
 
 export interface InterpreterOptions {
   /** Largest element count any intermediate tensor may have. */
@@ -62,12 +63,34 @@ export function runGraph(
     if (t !== undefined) scope.set(v.name, t);
   });
   const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
-  graph.nodes.forEach((node, index) => runNode(node, index, scope, opsets, options, maxElements));
+  const live = liveNodes(graph);
+  graph.nodes.forEach((node, index) => live.has(node) && runNode(node, index, scope, opsets, options, maxElements));
   return graph.outputs.map((v) => {
     const t = scope.get(v.name);
     if (t === undefined) throw new EvalError(`graph "${graph.name}": output "${v.name}" was not computed`);
     return t;
   });
+}
+
+const liveCache = new WeakMap<Graph, ReadonlySet<Node>>();
+
+/**
+ * The nodes the graph's outputs depend on. Only those run, as in the compiled path (where DCE
+ * removes the rest): a dead node's error or cost must not decide what the model computes.
+ */
+function liveNodes(graph: Graph): ReadonlySet<Node> {
+  let live = liveCache.get(graph);
+  if (live) return live;
+  const needed = new Set(graph.outputs.map((v) => v.name));
+  const set = new Set<Node>();
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const node = graph.nodes[i]!;
+    if (!node.outputs.some((o) => needed.has(o))) continue;
+    set.add(node);
+    for (const v of nodeReads(node)) needed.add(v);
+  }
+  liveCache.set(graph, (live = set));
+  return live;
 }
 
 function runNode(node: Node, index: number, scope: Scope, opsets: Readonly<Record<string, number>>,
