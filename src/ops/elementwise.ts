@@ -211,9 +211,18 @@ function legacyAlign(ctx: EvalContext, a: Tensor, b: Tensor): Tensor {
   return b.reshape(shape);
 }
 
-function binaryInfer(outDtype?: DType) {
+/**
+ * A two-input op's output type. What the kernels take for granted is checked here, before
+ * anything compiles: exactly two inputs, one dtype for both (Pow's exponent may differ), and
+ * the op's allowed dtypes.
+ */
+function binaryInfer(outDtype?: DType, opts: { mixed?: boolean; check?: (d: DType) => boolean } = {}) {
   return (ctx: InferContext): TensorType[] => {
+    const op = ctx.node.op;
+    if (ctx.node.inputs.length !== 2) throw new ModelError(`${op} takes 2 inputs, got ${ctx.node.inputs.length}`);
     const a = inputType(ctx, 0), b = inputType(ctx, 1);
+    if (!opts.mixed && a.dtype !== b.dtype) throw new ModelError(`${op}: input dtypes differ (${a.dtype} and ${b.dtype})`);
+    if (opts.check && !opts.check(a.dtype)) throw new ModelError(`${op}: dtype ${a.dtype} is not allowed`);
     const dtype = outDtype ?? a.dtype;
     // Legacy broadcasting keeps A's shape.
     if (ctx.opset < 7 && "broadcast" in ctx.node.attrs) return [{ dtype, shape: a.shape }];
@@ -231,7 +240,7 @@ function binary(
     name,
     pattern: "broadcast",
     attrs,
-    infer: binaryInfer(opts.out),
+    infer: binaryInfer(opts.out, { check: opts.check }),
     evaluate: (ctx) => {
       const a = req(ctx.inputs[0], name, 0);
       const b = legacyAlign(ctx, a, req(ctx.inputs[1], name, 1));
@@ -324,7 +333,7 @@ const powOp: OpDef = {
   name: "Pow",
   pattern: "broadcast",
   attrs: LEGACY_BCAST,
-  infer: binaryInfer(),
+  infer: binaryInfer(undefined, { mixed: true }),
   evaluate: (ctx) => {
     const a = req(ctx.inputs[0], "Pow", 0);
     const b = legacyAlign(ctx, a, req(ctx.inputs[1], "Pow", 1));

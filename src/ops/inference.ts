@@ -72,6 +72,13 @@ export function inferGraph(
     const known = node.inputs.map((n) => (n === "" ? undefined : scope.constant(n)));
     const typedSubgraphs = new Map<Graph, Graph>();
     const attrs = new Attrs(node, def.attrs, opset);
+    // An attribute from another opset version of the op means something this one does not do.
+    for (const name of Object.keys(node.attrs)) {
+      const spec = def.attrs[name];
+      if (spec && ((spec.since ?? 0) > opset || (spec.until ?? Infinity) <= opset)) {
+        throw new ModelError(`${describeNode(node, index)}: attribute '${name}' does not exist in opset ${opset} of ${node.op}`);
+      }
+    }
     let outTypes: (TensorType | null)[];
     try {
       outTypes = node.inputs.some((n, i) => n !== "" && inputs[i] === null)

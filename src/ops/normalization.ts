@@ -138,6 +138,15 @@ const batchNorm: OpDef = {
     const x = inputType(ctx, 0);
     const runMean = ctx.inputs[3] ?? x;
     const stat: TensorType = { dtype: runMean.dtype, shape: x.shape === null ? null : [x.shape[1] ?? 1] };
+    // scale, B, mean and var hold one value per channel: a kernel reads C of each.
+    const perChannel = !(ctx.opset < 9 && ctx.attrs.int("spatial") === 0);
+    const channels = x.shape === null || !perChannel ? undefined : x.shape[1] ?? 1;
+    for (let i = 1; i <= 4; i++) {
+      const p = ctx.inputs[i]?.shape;
+      if (p && typeof channels === "number" && (p.length !== 1 || (typeof p[0] === "number" && p[0] !== channels))) {
+        throw new ModelError(`BatchNormalization: input ${i} has shape [${p.join(",")}], but the input has ${channels} channels`);
+      }
+    }
     checkStatOutputs(ctx, bnTraining(ctx));
     // Y and the running statistics from opset 14; before it, also the saved mean and variance.
     const count = Math.min(ctx.outputCount, ctx.opset >= 14 ? 3 : 5);
