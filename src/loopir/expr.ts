@@ -7,7 +7,7 @@
  * float `/` is true division and float `%` is JavaScript's remainder. `select` evaluates only
  * the chosen side, so it can guard an out-of-range load (padding).
  */
-import { InternalError } from "../ir/errors.js";
+import { InternalError, UnsupportedError } from "../ir/errors.js";
 
 export type FloatType = "f32" | "f64";
 export type ScalarType = "int" | "bool" | FloatType;
@@ -51,6 +51,8 @@ const numKey = (v: number) => (Object.is(v, -0) ? "-0" : String(v));
 
 export function lit(value: number, type: ScalarType = Number.isInteger(value) ? "int" : "f32"): Const {
   if ((type === "int" || type === "bool") && !Number.isInteger(value)) throw new InternalError(`constant ${value} is not an ${type}`);
+  // Index arithmetic is 32-bit: an attribute that asks for more (a dilation of 2^40) leaves the node to the interpreter.
+  if (type === "int" && (value < -(2 ** 31) || value >= 2 ** 31)) throw new UnsupportedError(`index constant ${value} does not fit 32 bits`, "index beyond 32 bits");
   const v = type === "f32" ? Math.fround(value) : type === "bool" ? (value ? 1 : 0) : value;
   return intern<Const>(numKey(v), { kind: "const", type, value: v });
 }

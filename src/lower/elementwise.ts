@@ -7,6 +7,7 @@ import {
 } from "../loopir/expr.js";
 import type { Access, OpLowerContext, OpLowering } from "./lowering.js";
 import { legacyPReluSlope } from "../ops/activation.js";
+import { dropoutMayTrain } from "../ops/normalization.js";
 
 /** The index into an input of shape `inShape` for output index `index` (numpy broadcasting). */
 export function broadcastAt(input: Access, index: readonly Expr[]): Expr {
@@ -63,7 +64,7 @@ const softplus = (x: Expr) => log(add(exp(x), f32(1)));
 
 export const ELEMENTWISE_LOWERINGS: Readonly<Record<string, OpLowering>> = {
   Identity: unary((x) => x),
-  Dropout: unary((x) => x),
+  Dropout: unary((x, ctx) => (dropoutMayTrain(ctx.node, ctx.opset, ctx.constants[2]) ? "Dropout may train here (masks at random)" : x)),
   Relu: unary((x) => max(x, f32(0))),
   Sigmoid: unary((x) => sigmoid(x)),
   Tanh: unary((x) => tanh(x)),

@@ -104,7 +104,9 @@ const lrn: OpLowering = (ctx) => {
   const x = ctx.inputs[0]!;
   if (x.shape.length < 2) return "LRN of rank < 2";
   const [alpha, beta, bias, size] = [ctx.attrs.float("alpha"), ctx.attrs.float("beta"), ctx.attrs.float("bias"), ctx.attrs.int("size")];
-  const channels = x.shape[1]!, lo = Math.floor((size - 1) / 2);
+  // The window [c - lo, c + hi] is cut to the channels: no wider than 2C - 1 whatever the size.
+  const channels = x.shape[1]!, lo = Math.min(Math.floor((size - 1) / 2), channels - 1);
+  const span = lo + Math.min(Math.ceil((size - 1) / 2), channels - 1) + 1;
   const square = (index: readonly Expr[], c: Expr) => {
     const v = x.at([index[0]!, c, ...index.slice(2)]);
     return select(and(ge(c, 0), lt(c, channels)), mul(v, v), f32(0));
@@ -112,10 +114,10 @@ const lrn: OpLowering = (ctx) => {
   // A short window is summed in the element's own expression: no stage, so the kernel stays
   // elementwise (vectorized, parallel) on any layout; a long one is a reduction stage.
   let sum: (index: readonly Expr[]) => Expr;
-  if (size <= INLINE_WINDOW) {
-    sum = (index) => Array.from({ length: size }, (_, r) => square(index, add(index[1]!, r - lo))).reduce<Expr>((a, b) => add(a, b), f32(0));
+  if (span <= INLINE_WINDOW) {
+    sum = (index) => Array.from({ length: span }, (_, r) => square(index, add(index[1]!, r - lo))).reduce<Expr>((a, b) => add(a, b), f32(0));
   } else {
-    const r = ctx.reduceAxis(size);
+    const r = ctx.reduceAxis(span);
     const sq = ctx.stage(x.shape, (index) => reduceSum(square(index, add(sub(index[1]!, lo), r.v)), [r]));
     sum = (index) => sq.at(index);
   }

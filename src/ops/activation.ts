@@ -90,14 +90,11 @@ const softplusOp = activation("Softplus", {}, () => softplus);
 const softsign = activation("Softsign", {}, () => (x) => x / (1 + Math.abs(x)));
 const mish = activation("Mish", {}, () => (x) => x * Math.tanh(softplus(x)));
 
-const gelu = activation("Gelu", { approximate: { type: "string", default: "none" } }, (a) => {
+const gelu = activation("Gelu", { approximate: { type: "string", default: "none", values: ["none", "tanh"] } }, (a) => {
   const mode = a.string("approximate");
   if (mode === "none") return (x) => 0.5 * x * (1 + erf(x / Math.SQRT2));
-  if (mode === "tanh") {
-    const c = Math.sqrt(2 / Math.PI);
-    return (x) => 0.5 * x * (1 + Math.tanh(c * (x + 0.044715 * x * x * x)));
-  }
-  throw new ModelError(`Gelu: approximate must be 'none' or 'tanh', got '${mode}'`);
+  const c = Math.sqrt(2 / Math.PI);
+  return (x) => 0.5 * x * (1 + Math.tanh(c * (x + 0.044715 * x * x * x)));
 });
 
 const swish = activation("Swish", { alpha: { type: "float", default: 1 } }, (a) => {

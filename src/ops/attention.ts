@@ -400,7 +400,6 @@ function causalConvEval(ctx: EvalContext): (Tensor | null)[] {
   const past = ctx.inputs[3] ?? null;
   requireFloat(op, x.dtype);
   const act = ctx.attrs.string("activation");
-  if (act !== "none" && act !== "silu" && act !== "swish") throw new ModelError(`${op}: unknown activation '${act}'`);
   if (x.rank !== 3) throw new ModelError(`${op}: input must be [batch, channels, length], got rank ${x.rank}`);
   const [b, c, len] = x.shape as [number, number, number];
   if (w.rank !== 3 || w.shape[0] !== c || w.shape[1] !== 1) throw new EvalError(`${op}: weight must be [${c},1,k], got [${w.shape.join(",")}]`);
@@ -438,7 +437,7 @@ function causalConvEval(ctx: EvalContext): (Tensor | null)[] {
 const causalConvWithState: OpDef = {
   name: "CausalConvWithState",
   pattern: "opaque",
-  attrs: { activation: { type: "string", default: "none" } },
+  attrs: { activation: { type: "string", default: "none", values: ["none", "silu", "swish"] } },
   infer: causalConvInfer,
   evaluate: causalConvEval,
 };
@@ -479,7 +478,6 @@ function linearAttentionEval(ctx: EvalContext): (Tensor | null)[] {
   const eraseT = ctx.inputs[6] ?? null;
   requireFloat(op, qT.dtype);
   const rule = ctx.attrs.string("update_rule");
-  if (!["linear", "gated", "delta", "gated_delta"].includes(rule)) throw new ModelError(`${op}: unknown update_rule '${rule}'`);
   const qh = ctx.attrs.int("q_num_heads");
   const kvh = ctx.attrs.int("kv_num_heads");
   if (qh <= 0 || kvh <= 0 || qh % kvh !== 0) throw new ModelError(`${op}: q_num_heads ${qh} must be a positive multiple of kv_num_heads ${kvh}`);
@@ -587,7 +585,7 @@ const linearAttention: OpDef = {
     kv_num_heads: { type: "int", required: true },
     q_num_heads: { type: "int", required: true },
     scale: { type: "float" },
-    update_rule: { type: "string", default: "gated_delta" },
+    update_rule: { type: "string", default: "gated_delta", values: ["linear", "gated", "delta", "gated_delta"] },
   },
   infer: linearAttentionInfer,
   evaluate: linearAttentionEval,

@@ -21,6 +21,9 @@ export interface Window {
   readonly outShape: readonly number[];
 }
 
+/** The values auto_pad may take, for every op with a sliding window. */
+export const AUTO_PADS: readonly string[] = ["NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"];
+
 /** Attribute values as read from the node (before auto_pad is resolved). */
 export interface WindowAttrs {
   readonly op: string;
@@ -50,9 +53,6 @@ export function readWindowAttrs(ctx: Pick<InferContext, "node" | "attrs">, kerne
   // A zero or negative kernel makes a nonsensical (and, as negatives multiply out, huge) window.
   if (kernel.some((k) => !Number.isInteger(k) || k < 1)) throw new ModelError(`${op}: kernel_shape [${kernel.join(",")}] must be positive`);
   if (strides.some((s) => s < 1) || dilations.some((d) => d < 1)) throw new ModelError(`${op}: strides and dilations must be positive`);
-  if (!["NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"].includes(autoPad)) {
-    throw new UnsupportedError(`${op}: auto_pad '${autoPad}' is not supported`, `${op} auto_pad=${autoPad}`);
-  }
   return { op, autoPad, kernel, strides, dilations, pads, ceil };
 }
 
@@ -175,7 +175,7 @@ function spatialRank(op: string, shape: readonly Dim[]): number {
 // Conv
 
 const convAttrs: AttrSchema = {
-  auto_pad: { type: "string", default: "NOTSET" },
+  auto_pad: { type: "string", default: "NOTSET", values: AUTO_PADS },
   dilations: { type: "ints" },
   group: { type: "int", default: 1 },
   kernel_shape: { type: "ints" },

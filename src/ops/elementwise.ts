@@ -216,13 +216,10 @@ function legacyAlign(ctx: EvalContext, a: Tensor, b: Tensor): Tensor {
  * anything compiles: exactly two inputs, one dtype for both (Pow's exponent may differ), and
  * the op's allowed dtypes.
  */
-function binaryInfer(outDtype?: DType, opts: { mixed?: boolean; check?: (d: DType) => boolean } = {}) {
+/** Counts and dtypes are the op's signature's to check (signature.ts); this is the shape rule. */
+function binaryInfer(outDtype?: DType) {
   return (ctx: InferContext): TensorType[] => {
-    const op = ctx.node.op;
-    if (ctx.node.inputs.length !== 2) throw new ModelError(`${op} takes 2 inputs, got ${ctx.node.inputs.length}`);
     const a = inputType(ctx, 0), b = inputType(ctx, 1);
-    if (!opts.mixed && a.dtype !== b.dtype) throw new ModelError(`${op}: input dtypes differ (${a.dtype} and ${b.dtype})`);
-    if (opts.check && !opts.check(a.dtype)) throw new ModelError(`${op}: dtype ${a.dtype} is not allowed`);
     const dtype = outDtype ?? a.dtype;
     // Legacy broadcasting keeps A's shape.
     if (ctx.opset < 7 && "broadcast" in ctx.node.attrs) return [{ dtype, shape: a.shape }];
@@ -233,25 +230,22 @@ function binaryInfer(outDtype?: DType, opts: { mixed?: boolean; check?: (d: DTyp
 function binary(
   name: string,
   f: (a: Num, b: Num, dtype: DType) => Num,
-  opts: { out?: DType; attrs?: AttrSchema; check?: (d: DType) => boolean; legacy?: boolean } = {},
+  opts: { out?: DType; attrs?: AttrSchema; legacy?: boolean } = {},
 ): OpDef {
   const attrs = { ...(opts.legacy ? LEGACY_BCAST : {}), ...(opts.attrs ?? {}) };
   return {
     name,
     pattern: "broadcast",
     attrs,
-    infer: binaryInfer(opts.out, { check: opts.check }),
+    infer: binaryInfer(opts.out),
     evaluate: (ctx) => {
       const a = req(ctx.inputs[0], name, 0);
       const b = legacyAlign(ctx, a, req(ctx.inputs[1], name, 1));
-      if (a.dtype !== b.dtype) throw new ModelError(`${name}: input dtypes differ (${a.dtype} and ${b.dtype})`);
-      if (opts.check && !opts.check(a.dtype)) throw new ModelError(`${name}: dtype ${a.dtype} is not allowed`);
       return [mapElements([a, b], opts.out ?? a.dtype, ([x, y]) => f(x!, y!, a.dtype))];
     },
   };
 }
 
-const notBool = (d: DType): boolean => d !== "bool";
 const isIntDtype = (d: DType): boolean => DTYPE_INFO[d].isInt;
 const isUnsigned = (d: DType): boolean => DTYPE_INFO[d].isInt && !DTYPE_INFO[d].isSigned;
 
@@ -287,10 +281,10 @@ function modNum(a: Num, b: Num, d: DType, fmod: boolean): Num {
   return r !== 0 && r < 0 !== y < 0 ? r + y : r;
 }
 
-const addOp = binary("Add", (a, b) => (typeof a === "bigint" ? a + (b as bigint) : a + (b as number)), { legacy: true, attrs: CONSUMED, check: notBool });
-const subOp = binary("Sub", (a, b) => (typeof a === "bigint" ? a - (b as bigint) : a - (b as number)), { legacy: true, attrs: CONSUMED, check: notBool });
-const mulOp = binary("Mul", mulNum, { legacy: true, attrs: CONSUMED, check: notBool });
-const divOp = binary("Div", (a, b, d) => divNum(a, b, d, "Div"), { legacy: true, attrs: CONSUMED, check: notBool });
+const addOp = binary("Add", (a, b) => (typeof a === "bigint" ? a + (b as bigint) : a + (b as number)), { legacy: true, attrs: CONSUMED });
+const subOp = binary("Sub", (a, b) => (typeof a === "bigint" ? a - (b as bigint) : a - (b as number)), { legacy: true, attrs: CONSUMED });
+const mulOp = binary("Mul", mulNum, { legacy: true, attrs: CONSUMED });
+const divOp = binary("Div", (a, b, d) => divNum(a, b, d, "Div"), { legacy: true, attrs: CONSUMED });
 
 const modOp: OpDef = {
   name: "Mod",
@@ -333,7 +327,7 @@ const powOp: OpDef = {
   name: "Pow",
   pattern: "broadcast",
   attrs: LEGACY_BCAST,
-  infer: binaryInfer(undefined, { mixed: true }),
+  infer: binaryInfer(),
   evaluate: (ctx) => {
     const a = req(ctx.inputs[0], "Pow", 0);
     const b = legacyAlign(ctx, a, req(ctx.inputs[1], "Pow", 1));
@@ -344,7 +338,7 @@ const powOp: OpDef = {
 const bitShift: OpDef = {
   name: "BitShift",
   pattern: "broadcast",
-  attrs: { direction: { type: "string", required: true } },
+  attrs: { direction: { type: "string", required: true, values: ["LEFT", "RIGHT"] } },
   infer: binaryInfer(),
   evaluate: (ctx) => {
     const a = req(ctx.inputs[0], "BitShift", 0), b = req(ctx.inputs[1], "BitShift", 1);
@@ -361,12 +355,11 @@ const bitShift: OpDef = {
 };
 
 function bitwise(name: string, f: (a: bigint, b: bigint) => bigint): OpDef {
-  return binary(name, (a, b, d) => wrapInt(d, f(big(a), big(b))), { check: isIntDtype });
+  return binary(name, (a, b, d) => wrapInt(d, f(big(a), big(b))));
 }
 
-const isBool = (d: DType): boolean => d === "bool";
 function logical(name: string, f: (a: boolean, b: boolean) => boolean): OpDef {
-  return binary(name, (a, b) => (f(a !== 0, b !== 0) ? 1 : 0), { out: "bool", legacy: true, check: isBool });
+  return binary(name, (a, b) => (f(a !== 0, b !== 0) ? 1 : 0), { out: "bool", legacy: true });
 }
 
 function compare(name: string, f: (c: number) => boolean, legacy: boolean): OpDef {

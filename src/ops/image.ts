@@ -275,15 +275,17 @@ const resize: OpDef = {
   name: "Resize",
   pattern: "injective",
   attrs: {
-    mode: { type: "string", default: "nearest" },
-    coordinate_transformation_mode: { type: "string", default: "half_pixel", since: 11 },
+    mode: { type: "string", default: "nearest", values: ["nearest", "linear", "cubic"] },
+    coordinate_transformation_mode: { type: "string", default: "half_pixel", since: 11, values: [
+      "half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn", "tf_crop_and_resize",
+    ] },
     cubic_coeff_a: { type: "float", default: -0.75, since: 11 },
     exclude_outside: { type: "int", default: 0, since: 11 },
     extrapolation_value: { type: "float", default: 0, since: 11 },
-    nearest_mode: { type: "string", default: "round_prefer_floor", since: 11 },
+    nearest_mode: { type: "string", default: "round_prefer_floor", since: 11, values: ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"] },
     antialias: { type: "int", default: 0, since: 18 },
     axes: { type: "ints", since: 18 },
-    keep_aspect_ratio_policy: { type: "string", default: "stretch", since: 18 },
+    keep_aspect_ratio_policy: { type: "string", default: "stretch", since: 18, values: ["stretch", "not_larger", "not_smaller"] },
   },
   infer: (ctx) => {
     const x = inputType(ctx, 0);
@@ -356,7 +358,7 @@ const upsample: OpDef = {
   name: "Upsample",
   pattern: "injective",
   attrs: {
-    mode: { type: "string", default: "nearest" },
+    mode: { type: "string", default: "nearest", values: ["nearest", "linear", "bilinear"] },
     scales: { type: "floats", since: 7, until: 9 },
     height_scale: { type: "float", until: 7 },
     width_scale: { type: "float", until: 7 },
@@ -426,8 +428,8 @@ const gridSample: OpDef = {
   pattern: "injective",
   attrs: {
     align_corners: { type: "int", default: 0 },
-    mode: { type: "string", default: (opset) => (opset >= 20 ? "linear" : "bilinear") },
-    padding_mode: { type: "string", default: "zeros" },
+    mode: { type: "string", default: (opset) => (opset >= 20 ? "linear" : "bilinear"), values: ["bilinear", "bicubic", "linear", "cubic", "nearest"] },
+    padding_mode: { type: "string", default: "zeros", values: ["zeros", "border", "reflection"] },
   },
   infer: (ctx) => {
     const x = inputType(ctx, 0);
@@ -607,8 +609,8 @@ const roiAlign: OpDef = {
   name: "RoiAlign",
   pattern: "opaque",
   attrs: {
-    coordinate_transformation_mode: { type: "string", default: "half_pixel", since: 16 },
-    mode: { type: "string", default: "avg" },
+    coordinate_transformation_mode: { type: "string", default: "half_pixel", since: 16, values: ["half_pixel", "output_half_pixel"] },
+    mode: { type: "string", default: "avg", values: ["avg", "max"] },
     output_height: { type: "int", default: 1 },
     output_width: { type: "int", default: 1 },
     sampling_ratio: { type: "int", default: 0 },

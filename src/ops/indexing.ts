@@ -258,7 +258,7 @@ const scatterElementsOp: OpDef = {
   pattern: "opaque",
   attrs: {
     axis: { type: "int", default: 0 },
-    reduction: { type: "string", default: "none", since: 16 },
+    reduction: { type: "string", default: "none", since: 16, values: ["none", "add", "mul", "max", "min"] },
   },
   infer: sameAsInputUpdatedBy(0, 2),
   evaluate: (ctx) => [scatterElements("ScatterElements", ctx, reductionOf(ctx, "ScatterElements"))],
@@ -267,7 +267,7 @@ const scatterElementsOp: OpDef = {
 const scatterND: OpDef = {
   name: "ScatterND",
   pattern: "opaque",
-  attrs: { reduction: { type: "string", default: "none", since: 16 } },
+  attrs: { reduction: { type: "string", default: "none", since: 16, values: ["none", "add", "mul", "max", "min"] } },
   infer: sameAsInputUpdatedBy(0, 2),
   evaluate: (ctx) => {
     const data = req(ctx.inputs[0], "ScatterND", 0), indices = req(ctx.inputs[1], "ScatterND", 1);
@@ -301,13 +301,12 @@ const tensorScatter: OpDef = {
   pattern: "opaque",
   attrs: {
     axis: { type: "int", default: -2 },
-    mode: { type: "string", default: "linear" },
+    mode: { type: "string", default: "linear", values: ["linear", "circular"] },
   },
   infer: sameAsInputUpdatedBy(0, 1),
   evaluate: (ctx) => {
     const cache = req(ctx.inputs[0], "TensorScatter", 0), update = req(ctx.inputs[1], "TensorScatter", 1);
     const mode = ctx.attrs.string("mode");
-    if (mode !== "linear" && mode !== "circular") throw new UnsupportedError(`TensorScatter: mode '${mode}' is not supported`, `TensorScatter mode=${mode}`);
     const axis = normAxis(ctx.attrs.int("axis"), cache.rank, "TensorScatter");
     if (axis === 0) throw new ModelError("TensorScatter: axis must not be the batch axis 0");
     if (update.rank !== cache.rank || cache.shape.some((d, i) => (i === axis ? update.shape[i]! > d : update.shape[i] !== d))) {

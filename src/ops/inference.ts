@@ -10,6 +10,7 @@ import { DEFAULT_MAX_ELEMENTS, shapeSize, Tensor, withElementLimit } from "../ir
 import { isStaticShape, type TensorType } from "../ir/types.js";
 import { evaluateNode, opsetFor } from "./interpreter.js";
 import { Attrs, getOp, NONDETERMINISTIC_OPS } from "./registry.js";
+import { checkSignature } from "./signature.js";
 
 /** Largest constant (in elements) that inference evaluates to learn values downstream. */
 const FOLD_LIMIT = 1 << 16;
@@ -23,12 +24,17 @@ interface TypeScope {
 export interface InferOptions {
   /** Largest element count a statically shaped value may have (declared or inferred). */
   readonly maxElements?: number;
+  /**
+   * Check every node against its op's ONNX signature (default). Off when re-inferring after
+   * kiln's own rewrites, which may use an op or form from a later opset than the model's.
+   */
+  readonly signatures?: boolean;
 }
 
 export function inferModel(model: Model, options: InferOptions = {}): Model {
   const empty: TypeScope = { type: () => undefined, constant: () => undefined };
   const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
-  const graph = withElementLimit(maxElements, () => inferGraph(model.graph, model.opsets, empty, model.graph.inputs.map((v) => v.type), maxElements));
+  const graph = withElementLimit(maxElements, () => inferGraph(model.graph, model.opsets, empty, model.graph.inputs.map((v) => v.type), maxElements, options.signatures ?? true));
   return { ...model, graph };
 }
 
@@ -46,6 +52,7 @@ export function inferGraph(
   outer: TypeScope,
   inputTypes: readonly (TensorType | null)[],
   maxElements = DEFAULT_MAX_ELEMENTS,
+  signatures = true,
 ): Graph {
   const types = new Map<string, TensorType>();
   const constants = new Map<string, Tensor>();
@@ -78,7 +85,12 @@ export function inferGraph(
       if (spec && ((spec.since ?? 0) > opset || (spec.until ?? Infinity) <= opset)) {
         throw new ModelError(`${describeNode(node, index)}: attribute '${name}' does not exist in opset ${opset} of ${node.op}`);
       }
+      const a = node.attrs[name]!;
+      if (spec?.values && a.type === "string" && !spec.values.includes(a.value)) {
+        throw new ModelError(`${describeNode(node, index)}: attribute '${name}' is ${JSON.stringify(a.value)}; ${node.op} takes ${spec.values.map((v) => `'${v}'`).join(", ")}`);
+      }
     }
+    if (signatures) checkSignature(node, index, opset, inputs);
     let outTypes: (TensorType | null)[];
     try {
       outTypes = node.inputs.some((n, i) => n !== "" && inputs[i] === null)
@@ -88,7 +100,7 @@ export function inferGraph(
           outputCount: node.outputs.length,
           fresh: () => `_${graph.name.replace(/[^A-Za-z0-9_]/g, "")}${freshCount++}`,
           inferSubgraph: (g, ins) => {
-            const typed = inferGraph(g, opsets, scope, ins, maxElements);
+            const typed = inferGraph(g, opsets, scope, ins, maxElements, signatures);
             typedSubgraphs.set(g, typed);
             return typed.outputs.map((v) => v.type);
           },

@@ -8,7 +8,7 @@ import { inputType, req } from "./util.js";
 
 const lossAttrs: AttrSchema = {
   ignore_index: { type: "int" },
-  reduction: { type: "string", default: "mean" },
+  reduction: { type: "string", default: "mean", values: ["none", "sum", "mean"] },
 };
 
 function reductionOf(ctx: InferContext | EvalContext): "none" | "sum" | "mean" {

@@ -120,6 +120,11 @@ const gemm: OpDef = {
     const kb = b.shape[tB ? 1 : 0]!, n = b.shape[tB ? 0 : 1]!;
     agree("Gemm", ka, kb);
     const t: TensorType = { dtype: a.dtype, shape: [m, n] };
+    // C broadcasts to [M, N] one way: it may not widen the product.
+    const c = ctx.inputs[2]?.shape;
+    if (c && (c.length > 2 || broadcastDims([t.shape, c])!.some((d, i) => typeof d === "number" && typeof t.shape![i] === "number" && d !== t.shape![i]))) {
+      throw new ModelError(`Gemm: C of shape [${c.join(",")}] does not broadcast to [${t.shape!.join(",")}]`);
+    }
     return [t];
   },
   evaluate: (ctx) => {

@@ -22,7 +22,7 @@ const tfIdfVectorizer: OpDef = {
     max_gram_length: { type: "int", required: true },
     max_skip_count: { type: "int", required: true },
     min_gram_length: { type: "int", required: true },
-    mode: { type: "string", required: true },
+    mode: { type: "string", required: true, values: ["TF", "IDF", "TFIDF"] },
     ngram_counts: { type: "ints", required: true },
     ngram_indexes: { type: "ints", required: true },
     pool_int64s: { type: "ints" },
@@ -46,7 +46,6 @@ const tfIdfVectorizer: OpDef = {
     const maxN = a.int("max_gram_length");
     const maxSkip = a.int("max_skip_count");
     const mode = a.string("mode");
-    if (mode !== "TF" && mode !== "IDF" && mode !== "TFIDF") throw new ModelError(`${op}: unknown mode '${mode}'`);
     const counts = a.ints("ngram_counts");
     const indexes = a.ints("ngram_indexes");
     const weights = a.optFloats("weights") ?? [];

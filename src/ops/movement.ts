@@ -408,7 +408,7 @@ const pad: OpDef = {
   name: "Pad",
   pattern: "injective",
   attrs: {
-    mode: { type: "string", default: "constant" },
+    mode: { type: "string", default: "constant", values: PAD_MODES },
     paddings: { type: "ints", until: 2 },
     pads: { type: "ints", since: 2, until: 11 },
     value: { type: "float", default: 0, until: 11 },
@@ -538,15 +538,13 @@ function need4d(shape: readonly unknown[], op: string): void {
 }
 
 function depthMode(ctx: InferContext | EvalContext): string {
-  const mode = ctx.attrs.string("mode");
-  if (mode !== "DCR" && mode !== "CRD") throw new ModelError(`DepthToSpace: unknown mode '${mode}'`);
-  return mode;
+  return ctx.attrs.string("mode");
 }
 
 const depthToSpace: OpDef = {
   name: "DepthToSpace",
   pattern: "injective",
-  attrs: { blocksize: { type: "int", required: true }, mode: { type: "string", default: "DCR", since: 11 } },
+  attrs: { blocksize: { type: "int", required: true }, mode: { type: "string", default: "DCR", since: 11, values: ["DCR", "CRD"] } },
   infer: (ctx) => {
     const x = inputType(ctx, 0);
     const b = blocksize(ctx, "DepthToSpace");

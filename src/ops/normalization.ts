@@ -3,6 +3,7 @@ import type { DType } from "../ir/dtype.js";
 import { EvalError, ModelError, UnsupportedError } from "../ir/errors.js";
 import { Tensor, shapeSize } from "../ir/tensor.js";
 import type { Dim, TensorType } from "../ir/types.js";
+import type { Node } from "../ir/graph.js";
 import type { EvalContext, InferContext, OpDef } from "./registry.js";
 import { groupAlong, maxOf } from "./reduce.js";
 import { broadcastIndex, inputType, normAxes, normAxis, req, sameAsInput } from "./util.js";
@@ -418,7 +419,11 @@ const lrn: OpDef = {
     bias: { type: "float", default: 1 },
     size: { type: "int", required: true },
   },
-  infer: sameAsInput(0),
+  infer: (ctx) => {
+    const size = ctx.attrs.int("size");
+    if (!(size >= 1)) throw new ModelError(`LRN: size must be at least 1, got ${size}`);
+    return sameAsInput(0)(ctx);
+  },
   evaluate: (ctx) => {
     const op = "LRN";
     const x = req(ctx.inputs[0], op, 0);
@@ -523,6 +528,16 @@ const dropout: OpDef = {
     return outs;
   },
 };
+
+/**
+ * Whether a Dropout node may train (and so mask at random): from opset 12 when its training_mode
+ * input is present and not a known 0, before opset 7 unless is_test is set. Otherwise it is Identity.
+ */
+export function dropoutMayTrain(node: Node, opset: number, trainingMode: Tensor | undefined): boolean {
+  if (opset >= 12) return (node.inputs[2] ?? "") !== "" && !(trainingMode && trainingMode.numbers().every((v) => v === 0));
+  const isTest = node.attrs["is_test"];
+  return opset < 7 && !(isTest?.type === "int" && isTest.value !== 0);
+}
 
 export const ops: OpDef[] = [
   softmaxLike("Softmax", softmaxRow),

@@ -3,7 +3,7 @@ import { dimAdd, dimMul, dimSub } from "../ir/dim.js";
 import { EvalError, ModelError } from "../ir/errors.js";
 import { Tensor, checkShape, shapeSize, stridesOf } from "../ir/tensor.js";
 import type { Dim, TensorType } from "../ir/types.js";
-import { BEYOND_PAD, type Window, readWindowAttrs, resolveWindow, windowOutDims, windowTable } from "./conv.js";
+import { AUTO_PADS, BEYOND_PAD, type Window, readWindowAttrs, resolveWindow, windowOutDims, windowTable } from "./conv.js";
 import type { EvalContext, InferContext, OpDef } from "./registry.js";
 import { inputType, req } from "./util.js";
 
@@ -55,7 +55,7 @@ function poolPlanes(
 }
 
 const windowAttrs = {
-  auto_pad: { type: "string", default: "NOTSET" },
+  auto_pad: { type: "string", default: "NOTSET", values: AUTO_PADS },
   kernel_shape: { type: "ints", required: true },
   pads: { type: "ints" },
   strides: { type: "ints" },
@@ -93,7 +93,8 @@ const maxPool: OpDef = {
       let best = -Infinity, at = -1;
       for (let t = t0; t < t0 + k; t++) {
         const idx = tab[t]!;
-        if (idx >= 0 && (at < 0 || x[base + idx]! > best)) {
+        // NaN wins and stays, as in ReduceMax and the compiled kernels.
+        if (idx >= 0 && (at < 0 || x[base + idx]! > best || (Number.isNaN(x[base + idx]!) && !Number.isNaN(best)))) {
           best = x[base + idx]!;
           at = idx;
         }
@@ -193,7 +194,7 @@ function globalPool(name: string, reduce: (ctx: EvalContext) => (x: Float64Array
 
 const globalMaxPool = globalPool("GlobalMaxPool", () => (x, s, n) => {
   let m = -Infinity;
-  for (let i = s; i < s + n; i++) if (x[i]! > m) m = x[i]!;
+  for (let i = s; i < s + n; i++) if (x[i]! > m || (Number.isNaN(x[i]!) && !Number.isNaN(m))) m = x[i]!;
   return m;
 });
 

@@ -8,7 +8,7 @@ import { EvalError, ModelError, UnsupportedError } from "../ir/errors.js";
 import type { Node } from "../ir/graph.js";
 import { Tensor, shapeSize } from "../ir/tensor.js";
 import type { Dim, TensorType } from "../ir/types.js";
-import { kernelOf, readWindowAttrs, resolveWindow, windowOutDims, windowTable } from "./conv.js";
+import { AUTO_PADS, kernelOf, readWindowAttrs, resolveWindow, windowOutDims, windowTable } from "./conv.js";
 import { matmulInto } from "./matmul.js";
 import type { AttrSchema, EvalContext, InferContext, OpDef } from "./registry.js";
 import { broadcastDims, broadcastIndex, broadcastShapes, inputType, normAxis, req } from "./util.js";
@@ -341,7 +341,7 @@ const qLinearMatMul: OpDef = {
 // Integer convolutions
 
 const convAttrs: AttrSchema = {
-  auto_pad: { type: "string", default: "NOTSET" },
+  auto_pad: { type: "string", default: "NOTSET", values: AUTO_PADS },
   dilations: { type: "ints" },
   group: { type: "int", default: 1 },
   kernel_shape: { type: "ints" },

@@ -2,7 +2,7 @@
 import { ModelError } from "../ir/errors.js";
 import { Tensor, shapeSize, stridesOf } from "../ir/tensor.js";
 import type { Dim, TensorType } from "../ir/types.js";
-import type { AttrSchema, EvalContext, InferContext, OpDef } from "./registry.js";
+import type { AttrSchema, InferContext, OpDef } from "./registry.js";
 import { inputType, normAxes, normAxis, req } from "./util.js";
 
 /**

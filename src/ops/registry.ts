@@ -27,6 +27,8 @@ export interface AttrSpec<T extends AttrType = AttrType> {
   readonly since?: number;
   /** First opset version that no longer has it (it moved to an input, say). */
   readonly until?: number;
+  /** The values a string attribute may take (checked at inference, so no kernel sees another). */
+  readonly values?: readonly string[];
 }
 
 export type AttrSchema = Readonly<Record<string, AttrSpec>>;

@@ -77,10 +77,7 @@ function activations(ctx: EvalContext, kind: RnnKind, numDir: number): Act[][] {
 }
 
 export function numDirections(ctx: { attrs: EvalContext["attrs"] }, kind: RnnKind): number {
-  const dir = ctx.attrs.string("direction");
-  if (dir === "forward" || dir === "reverse") return 1;
-  if (dir === "bidirectional") return 2;
-  throw new ModelError(`${kind}: unknown direction '${dir}'`);
+  return ctx.attrs.string("direction") === "bidirectional" ? 2 : 1;
 }
 
 function schema(kind: RnnKind): AttrSchema {
@@ -89,7 +86,7 @@ function schema(kind: RnnKind): AttrSchema {
     activation_beta: { type: "floats" },
     activations: { type: "strings" },
     clip: { type: "float" },
-    direction: { type: "string", default: "forward" },
+    direction: { type: "string", default: "forward", values: ["forward", "reverse", "bidirectional"] },
     hidden_size: { type: "int" },
     layout: { type: "int", default: 0, since: 14 },
     output_sequence: { type: "int", default: 0, until: 7 },
@@ -200,7 +197,9 @@ function evaluate(kind: RnnKind) {
         for (let s = 0; s < len; s++) {
           const t = reverse ? len - 1 - s : s;
           matVecT(wD, inSize, 0, G * H, xv, xIndex(t, b), gx);
-          matVecT(rD, H, 0, G * H, Ht, 0, gh);
+          // An absent initial state is zero and adds nothing (not R·0, which a non-finite R makes NaN), as compiled.
+          if (initH || s > 0) matVecT(rD, H, 0, G * H, Ht, 0, gh);
+          else gh.fill(0);
           if (kind === "RNN") {
             for (let j = 0; j < H; j++) Ht[j] = f!(clip(gx[j]! + gh[j]! + wb[j]! + rb[j]!));
           } else if (kind === "GRU") {
@@ -223,11 +222,14 @@ function evaluate(kind: RnnKind) {
           } else {
             // Gate blocks are i, o, f, c; peepholes P are i, o, f.
             const pre = (gate: number, j: number) => gx[gate * H + j]! + gh[gate * H + j]! + wb[gate * H + j]! + rb[gate * H + j]!;
+            // Likewise an absent initial cell state: no f·c or peephole term in the first step.
+            const noCell = !initC && s === 0;
             for (let j = 0; j < H; j++) {
-              const i = f!(clip(pre(0, j) + pD[j]! * Ct[j]!));
-              const fg = inputForget ? 1 - i : f!(clip(pre(2, j) + pD[2 * H + j]! * Ct[j]!));
+              const peep = (k: number) => (noCell ? 0 : pD[k * H + j]! * Ct[j]!);
+              const i = f!(clip(pre(0, j) + peep(0)));
+              const fg = inputForget ? 1 - i : f!(clip(pre(2, j) + peep(2)));
               const c = g!(clip(pre(3, j)));
-              Ct[j] = fg * Ct[j]! + i * c;
+              Ct[j] = (noCell ? 0 : fg * Ct[j]!) + i * c;
               const o = f!(clip(pre(1, j) + pD[H + j]! * Ct[j]!));
               Ht[j] = o * h!(Ct[j]!);
             }

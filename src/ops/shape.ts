@@ -81,6 +81,8 @@ const reshape: OpDef = {
     const requested = ctx.opset < 5 ? [...ctx.attrs.ints("shape")] : constInts(ctx, 1);
     if (requested === undefined) {
       const n = vectorLength(ctx.inputs[1]);
+      // An empty shape is a scalar, whatever its values: one element.
+      if (n === 0 && isStaticShape(x.shape) && shapeSize(x.shape) !== 1) throw new ModelError(`Reshape: cannot reshape [${x.shape.join(",")}] into []`);
       return [{ dtype: x.dtype, shape: n === undefined ? null : freshDims(ctx, n) }];
     }
     const allowzero = ctx.opset >= 14 && ctx.attrs.int("allowzero") !== 0;
@@ -191,7 +193,11 @@ const squeeze: OpDef = {
     const axesInput = ctx.opset >= 13 && ctx.inputs[1] ? constInts(ctx, 1) : undefined;
     if (ctx.opset >= 13 && ctx.inputs[1] && axesInput === undefined) {
       const n = vectorLength(ctx.inputs[1]);
-      return [{ dtype: x.dtype, shape: x.shape === null || n === undefined ? null : freshDims(ctx, x.shape.length - n) }];
+      if (x.shape === null || n === undefined) return [{ dtype: x.dtype, shape: null }];
+      // Distinct axes, each of a dim of 1: no more of them than the rank, and all of it only for one element.
+      if (n > x.shape.length) throw new ModelError(`Squeeze: ${n} axes for an input of rank ${x.shape.length}`);
+      if (n === x.shape.length && isStaticShape(x.shape) && shapeSize(x.shape) !== 1) throw new ModelError(`Squeeze: cannot squeeze all of [${x.shape.join(",")}]`);
+      return [{ dtype: x.dtype, shape: freshDims(ctx, x.shape.length - n) }];
     }
     if (x.shape === null) return [{ dtype: x.dtype, shape: null }];
     const shape = x.shape;

@@ -6,7 +6,7 @@ import type { Attr } from "../ir/graph.js";
 import { Tensor } from "../ir/tensor.js";
 import { isStaticShape } from "../ir/types.js";
 import { opsetFor } from "../ops/interpreter.js";
-import { ruleEmitter } from "./emitter.js";
+import { canReshape, ruleEmitter } from "./emitter.js";
 import type { Rule } from "./rewrite.js";
 
 /** A 1-D window attribute with a leading entry for the new height axis (pads: one per side). */
@@ -23,8 +23,7 @@ export const conv1dAs2d: Rule = {
     const [x, w, bias] = node.inputs;
     const xt = ctx.type(x!), wt = ctx.type(w!), yt = ctx.type(node.outputs[0]!);
     if (!xt || !isStaticShape(xt.shape) || xt.shape.length !== 3 || !wt || !isStaticShape(wt.shape) || !yt || !isStaticShape(yt.shape)) return null;
-    // Reshape takes its shape as an input from opset 5 on.
-    if (opsetFor(ctx.opsets, "Reshape") < 5) return null;
+    if (!canReshape(ctx, xt.shape, wt.shape, yt.shape)) return null;
     const attrs: Record<string, Attr> = { ...node.attrs };
     for (const [name, height] of [["kernel_shape", 1], ["strides", 1], ["dilations", 1], ["pads", 0]] as const) {
       const a = widened(node.attrs[name], height);

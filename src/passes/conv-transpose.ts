@@ -10,7 +10,7 @@ import { isStaticShape } from "../ir/types.js";
 import { convTransposeGeometry, kernelOf } from "../ops/conv.js";
 import { opsetFor } from "../ops/interpreter.js";
 import { Attrs, getOp } from "../ops/registry.js";
-import { ruleEmitter } from "./emitter.js";
+import { canReshape, ruleEmitter } from "./emitter.js";
 import type { Rule } from "./rewrite.js";
 
 /** W [C, Mg, K...] as [G, Mg*K, Cg]: each group's weights transposed for Wᵀ·X. */
@@ -31,7 +31,7 @@ export const convTransposeAsCol2Im: Rule = {
     const [x, w, bias] = node.inputs;
     const xt = ctx.type(x!), wt = ctx.type(w!), yt = ctx.type(node.outputs[0]!);
     if (xt?.dtype !== "float32" || !isStaticShape(xt.shape) || !wt || !isStaticShape(wt.shape) || !yt || !isStaticShape(yt.shape)) return null;
-    if (opsetFor(ctx.opsets, "Reshape") < 5 || xt.shape.length < 3) return null;
+    if (!canReshape(ctx, xt.shape, wt.shape, yt.shape) || xt.shape.length < 3) return null;
     const attrs = new Attrs(node, getOp("ConvTranspose").attrs, opsetFor(ctx.opsets, "ConvTranspose"));
     const group = attrs.int("group");
     const [n, channels] = xt.shape as [number, number];

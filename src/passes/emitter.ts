@@ -5,6 +5,7 @@
  */
 import type { Attr, Node } from "../ir/graph.js";
 import { Tensor } from "../ir/tensor.js";
+import { opsetFor } from "../ops/interpreter.js";
 import type { OpEmitter } from "./lstm-cell.js";
 import type { Rewrite, RuleContext } from "./rewrite.js";
 
@@ -18,6 +19,15 @@ export interface RuleEmitter extends OpEmitter {
   reshape(x: string, shape: readonly number[]): string;
   /** The rewrite: the nodes so far, then `results[k]` copied into `outputs[k]` (skipping ""). */
   rewrite(outputs: readonly string[], results: readonly (string | undefined)[]): Rewrite;
+}
+
+/**
+ * Whether `reshape` can target shapes shaped like these: Reshape takes its shape as an input from
+ * opset 5, and an empty dimension needs allowzero, from opset 14.
+ */
+export function canReshape(ctx: RuleContext, ...shapes: readonly (readonly number[])[]): boolean {
+  const opset = opsetFor(ctx.opsets, "Reshape");
+  return opset >= 5 && (opset >= 14 || shapes.every((s) => !s.includes(0)));
 }
 
 /** Constants in the forms the ops want at `opset` of the default domain. */
@@ -46,7 +56,8 @@ export function ruleEmitter(ctx: RuleContext, base: string, opset: number): Rule
     slice: (x, axis, start, end) => (opset < 10
       ? node("Slice", [x], { axes: intsAttr([axis]), starts: intsAttr([start]), ends: intsAttr([end]) })
       : node("Slice", [x, ints([start]), ints([end]), ints([axis])])),
-    reshape: (x, shape) => node("Reshape", [x, ints(shape)]),
+    // A literal 0 is "copy the input's dimension" unless allowzero says it is an empty one.
+    reshape: (x, shape) => node("Reshape", [x, ints(shape)], shape.includes(0) ? { allowzero: { type: "int", value: 1 } } : {}),
     rewrite: (outputs, results) => ({
       nodes: [...nodes, ...outputs.flatMap((o, k) => (o === "" || results[k] === undefined ? [] : [{
         op: "Identity", name: "", inputs: [results[k]!], outputs: [o], attrs: {},

@@ -15,7 +15,7 @@ import { isStaticShape } from "../ir/types.js";
 import { opsetFor } from "../ops/interpreter.js";
 import { Attrs, getOp } from "../ops/registry.js";
 import { type ActivationSpec, activationSpecs, numDirections } from "../ops/rnn.js";
-import { type RuleEmitter, ruleEmitter } from "./emitter.js";
+import { canReshape, type RuleEmitter, ruleEmitter } from "./emitter.js";
 import { type LstmState, lstmCell } from "./lstm-cell.js";
 import type { Rule } from "./rewrite.js";
 
@@ -61,13 +61,13 @@ export const expandLstm: Rule = {
   op: "LSTM",
   apply: (node: Node, ctx) => {
     const opset = opsetFor(ctx.opsets, "LSTM");
-    // Reshape takes its shape as an input from opset 5 on; the expansion reads shapes statically.
-    if (opsetFor(ctx.opsets, "Reshape") < 5) return null;
     const attrs = new Attrs(node, getOp("LSTM").attrs, opset);
     const [X, W, R, B, lens, initH, initC, P] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => node.inputs[i] || undefined);
     const xt = ctx.type(X!), wt = ctx.type(W!), rt = ctx.type(R!);
     if (xt?.dtype !== "float32" || !isStaticShape(xt.shape) || xt.shape.length !== 3) return null;
     if (!wt || !isStaticShape(wt.shape) || !rt || !isStaticShape(rt.shape)) return null;
+    // The expansion reads shapes statically and reshapes by them.
+    if (!canReshape(ctx, xt.shape, wt.shape, rt.shape)) return null;
     const layout = attrs.int("layout");
     const [S, N, I] = layout === 0 ? xt.shape : [xt.shape[1]!, xt.shape[0]!, xt.shape[2]!];
     const H = attrs.optInt("hidden_size") ?? rt.shape[2]!;

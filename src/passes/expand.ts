@@ -18,6 +18,6 @@ export const expandPass: Pass = {
   name: "expand",
   run: (m: Model) => {
     const { graph, fired } = rewriteGraph(m.graph, m.opsets, EXPAND_RULES);
-    return fired.size === 0 ? m : inferModel({ ...m, graph });
+    return fired.size === 0 ? m : inferModel({ ...m, graph }, { signatures: false });
   },
 };

@@ -17,7 +17,8 @@ import { runPasses, type Pass, type PassManagerOptions, type PassStats } from ".
 import { rewritePass } from "./rewrite.js";
 import { SIMPLIFY_RULES } from "./simplify-rules.js";
 
-export const inferShapes: Pass = { name: "infer-shapes", run: inferModel };
+/** Re-inference between passes: kiln's rewrites were checked when made, not against the model's opset. */
+export const inferShapes: Pass = { name: "infer-shapes", run: (m) => inferModel(m, { signatures: false }) };
 
 /** Everything up to (not including) fusion: the optimized graph in plain ONNX ops. */
 export const SIMPLIFY_PIPELINE: readonly Pass[] = [

@@ -8,6 +8,9 @@ import type { Attr, Node } from "../ir/graph.js";
 import { Tensor, shapeSize } from "../ir/tensor.js";
 import type { TensorType } from "../ir/types.js";
 import type { Rewrite, Rule, RuleContext } from "./rewrite.js";
+import { canReshape } from "./emitter.js";
+import { dropoutMayTrain } from "../ops/normalization.js";
+import { opsetFor } from "../ops/interpreter.js";
 
 const sameType = (a: TensorType | undefined, b: TensorType | undefined): boolean =>
   !!a && !!b && a.dtype === b.dtype && a.shape !== null && b.shape !== null &&
@@ -147,9 +150,8 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
   {
     name: "dropout", op: "Dropout",
     apply: (n, ctx) => {
-      const training = n.inputs[2] ? ctx.constant(n.inputs[2]) : undefined;
-      if ((n.inputs[2] && !allEqual(training, 0)) || trainingBeforeOpset7(n, ctx)) return null;
-      return passThrough(n, ctx);
+      const trainingMode = n.inputs[2] ? ctx.constant(n.inputs[2]) : undefined;
+      return dropoutMayTrain(n, opsetFor(ctx.opsets, "Dropout"), trainingMode) ? null : passThrough(n, ctx);
     },
   },
   // Cast(x, to=dtype(x)) -> x
@@ -188,9 +190,7 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
     apply: (n, ctx) => {
       const inner = ctx.producer(n.inputs[0]!);
       const out = ctx.type(n.outputs[0]!);
-      const opset = ctx.opsets[""] ?? 1;
-      // The shape is an input from opset 5; a literal 0 needs allowzero (opset 14).
-      if (!inner || inner.op !== "Reshape" || !isStatic(out) || opset < 5 || (out.shape.includes(0) && opset < 14)) return null;
+      if (!inner || inner.op !== "Reshape" || !isStatic(out) || !canReshape(ctx, out.shape)) return null;
       const shapeName = ctx.freshName(`${n.outputs[0]}_shape`);
       const attrs: Record<string, Attr> = out.shape.includes(0) ? { allowzero: { type: "int", value: 1 } } : {};
       return {

@@ -9,7 +9,6 @@ import { InferenceSession } from "../../src/api.js";
 import { exportOnnx } from "../../src/frontend/onnx/export.js";
 import { importOnnx } from "../../src/frontend/onnx/import.js";
 import type { Model } from "../../src/ir/graph.js";
-import { randomTensor } from "../../src/ir/random.js";
 import type { Tensor } from "../../src/ir/tensor.js";
 import { verifyGraph } from "../../src/ir/verify.js";
 import { inferModel } from "../../src/ops/inference.js";

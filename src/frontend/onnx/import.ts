@@ -170,7 +170,7 @@ class Importer {
     if (opType === "") throw new ModelError(`${who}: the node has no op_type`);
     // kiln's internal ops (layouts, fused groups) are made by its passes, which verify what they
     // build; taken from a file their unchecked attributes would read or write other memory.
-    if (domain === "kiln") throw new ModelError(`${who}: op ${op} is internal to kiln and cannot appear in a model`);
+    if (domain === "kiln" || op.startsWith("kiln:")) throw new ModelError(`${who}: op ${op} is internal to kiln and cannot appear in a model`);
     const fn = this.functions.get(`${domain}:${opType}`);
     if (fn && !findOp(op)) return this.inlineFunction(fn, n, inputs, outputs, scope, callerAttrs);
     const def = findOp(op);
