@@ -11,7 +11,9 @@
  */
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { detectFeatures } from "../src/codegen/wasm/features.js";
+import { parseArgs } from "node:util";
+import { positiveInt } from "./args.js";
+import { detectFeatures, tuneNodeEngine } from "../src/codegen/wasm/features.js";
 import { CASES } from "./kernel-cases.js";
 import { KilnRunner } from "./kiln-runner.js";
 import { OrtRunner } from "./ort-runner.js";
@@ -21,10 +23,17 @@ import { settledRun } from "./timing.js";
 
 interface Row { name: string; threads: number; kilnMs: number; ortWebMs: number; flops: number }
 
-const args = process.argv.slice(2);
-const option = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
-const rounds = Number(option("--rounds") ?? 9);
-const only = option("--only");
+const { values: opts } = parseArgs({
+  options: {
+    json: { type: "boolean", default: false },
+    rounds: { type: "string", default: "9" },
+    only: { type: "string" },
+    child: { type: "string" },
+  },
+});
+const rounds = positiveInt("--rounds", opts.rounds);
+const only = opts.only;
+await tuneNodeEngine();
 const cases = CASES.filter((c) => only === undefined || c.name.startsWith(only));
 const WARMUP = 4;
 
@@ -48,7 +57,7 @@ async function measure(threads: number): Promise<Row[]> {
   return rows;
 }
 
-const child = option("--child");
+const child = opts.child;
 if (child !== undefined) {
   console.log(JSON.stringify(await measure(Number(child))));
   process.exit(0);
@@ -65,7 +74,7 @@ const kernels = rows.map((r) => {
   const gflops = r.flops / r.kilnMs / 1e6;
   return { name: r.name, threads: r.threads, gflops, fractionOfPeak: gflops / peakGflops, ortWebMs: r.ortWebMs, kilnMs: r.kilnMs, vsOrtWeb: r.ortWebMs / r.kilnMs };
 });
-if (args.includes("--json")) console.log(JSON.stringify({ peakGflops, kernels }));
+if (opts.json) console.log(JSON.stringify({ peakGflops, kernels }));
 else {
   console.log(`wasm SIMD peak (1 thread, ${features.relaxedSimd ? "relaxed madd" : "mul+add"}): ${peakGflops.toFixed(1)} GFLOP/s; medians of ${rounds} interleaved rounds`);
   console.log(`${"kernel".padEnd(28)} thr   kiln ms  GFLOP/s  of peak   ort-web ms  vs ort-web`);

@@ -4,15 +4,21 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { positiveInt } from "./args.js";
 import { importOnnx } from "../src/frontend/onnx/import.js";
 import { optimize } from "../src/passes/pipeline.js";
 import { median } from "./stats.js";
 
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(name);
-const runsAt = args.indexOf("--runs");
-const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 5;
-const model = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--runs") ?? join("..", "shared", "onnx", "light", "light_resnet50.onnx");
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    runs: { type: "string", default: "5" },
+    json: { type: "boolean", default: false },
+  },
+});
+const runs = positiveInt("--runs", opts.runs);
+const model = positionals[0] ?? join("..", "shared", "onnx", "light", "light_resnet50.onnx");
 
 const imported = importOnnx(readFileSync(model));
 optimize(imported); // warm-up: JIT tier-up
@@ -31,7 +37,7 @@ const result = {
   model, runs, medianMs: median(totals),
   passes: [...perPass].map(([k, v]) => ({ pass: k.split(":")[1], medianMs: median(v) })),
 };
-if (flag("--json")) console.log(JSON.stringify(result));
+if (opts.json) console.log(JSON.stringify(result));
 else {
   console.log(`${model}: optimizer median ${result.medianMs.toFixed(1)} ms over ${runs} runs`);
   for (const p of result.passes) console.log(`  ${p.pass!.padEnd(16)} ${p.medianMs.toFixed(1)} ms`);

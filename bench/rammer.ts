@@ -9,6 +9,7 @@
  */
 import { join } from "node:path";
 import { InferenceSession } from "../src/api.js";
+import { tuneNodeEngine } from "../src/codegen/wasm/features.js";
 import { exportOnnx } from "../src/frontend/onnx/export.js";
 import { importOnnx } from "../src/frontend/onnx/import.js";
 import type { Model } from "../src/ir/graph.js";
@@ -19,13 +20,21 @@ import { OrtRunner } from "./ort-runner.js";
 import { median } from "./stats.js";
 import { settledRun } from "./timing.js";
 import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { positiveInt } from "./args.js";
 
 const THREADS = 2;
-const args = process.argv.slice(2);
-const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-const runs = Number(option("--runs") ?? 10);
-const only = new RegExp(option("--models") ?? ".");
-const json = args.includes("--json");
+const { values: opts } = parseArgs({
+  options: {
+    models: { type: "string", default: "." },
+    runs: { type: "string", default: "10" },
+    json: { type: "boolean", default: false },
+  },
+});
+const runs = positiveInt("--runs", opts.runs);
+const only = new RegExp(opts.models);
+const json = opts.json;
+await tuneNodeEngine();
 
 const MODELS: Record<string, () => Model> = {
   ...Object.fromEntries((Object.keys(ZOO) as ZooName[]).map((n) => [n, () => ZOO[n].build()])),

@@ -9,21 +9,23 @@
  */
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
+import { parseArgs } from "node:util";
 import { InferenceSession } from "../src/api.js";
+import { tuneNodeEngine } from "../src/codegen/wasm/features.js";
+import { positiveInt } from "./args.js";
 import { inputSpecs, makeFeeds } from "./models/inputs.js";
 import { suite } from "./models/suite.js";
 
-const args = process.argv.slice(2);
-const option = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const runs = Number(option("--runs") ?? 10_000);
-const name = option("--model") ?? "silero-vad-v5";
-const json = args.includes("--json");
+const { values: opts } = parseArgs({
+  options: {
+    runs: { type: "string", default: "10000" },
+    model: { type: "string", default: "silero-vad-v5" },
+    json: { type: "boolean", default: false },
+  },
+});
+const runs = positiveInt("--runs", opts.runs), name = opts.model, json = opts.json;
 const WARMUP = 50;
 
-if (!Number.isSafeInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${option("--runs")}`);
 const entry = suite().find((m) => m.name === name);
 if (!entry || !("path" in entry.source)) {
   throw new Error(`--model: no file-backed model "${name}" (${suite().filter((m) => "path" in m.source).map((m) => m.name).join(", ")})`);
@@ -44,6 +46,7 @@ const sample = () => {
   return { rssMB: m.rss / 2 ** 20, heapUsedMB: m.heapUsed / 2 ** 20, externalMB: m.external / 2 ** 20, threads: threads() };
 };
 
+await tuneNodeEngine();
 const session = await InferenceSession.create(entry.source.path);
 const feeds = makeFeeds(inputSpecs(session.model, entry.inputs));
 for (let i = 0; i < WARMUP; i++) await session.run(feeds);

@@ -4,6 +4,10 @@
  */
 import { fromWire, runKilnCase, type Feeds, type KilnOptions, type WireTensor } from "./case.js";
 import { runOrtCase } from "./ort.js";
+import { tuneNodeEngine } from "../src/codegen/wasm/features.js";
+
+// The engine settings kiln's CLI and benchmarks run with.
+await tuneNodeEngine();
 
 export type Job =
   | { readonly engine: "kiln"; readonly bytes: Uint8Array; readonly inputs: readonly WireTensor[]; readonly seed: number; readonly options: KilnOptions }

@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { detectFeatures, tuneNodeEngine } from "../src/codegen/wasm/features.js";
+import type { WasmFeatures } from "../src/codegen/wasm/opcodes.js";
 import { onnx, type OnnxTypes } from "../src/frontend/onnx/proto.js";
 import type { Tensor } from "../src/ir/tensor.js";
 
@@ -50,4 +52,10 @@ export function worst(got: Tensor, want: Tensor): number {
   let w = 0;
   for (let i = 0; i < a.length; i++) w = Math.max(w, Object.is(a[i], b[i]) ? 0 : Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), floor));
   return w;
+}
+
+/** The engine's features as kiln's CLI configures it (relaxed SIMD on Node 20 too), so codegen tests reach every instruction. */
+export async function tunedFeatures(): Promise<WasmFeatures> {
+  await tuneNodeEngine();
+  return detectFeatures();
 }

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { positiveInt } from "../args.js";
 import cliProgress from "cli-progress";
 import { exportOnnx } from "../../src/frontend/onnx/export.js";
 import { importOnnx } from "../../src/frontend/onnx/import.js";
@@ -36,8 +37,7 @@ const { values: opts } = parseArgs({
     timeout: { type: "string", default: "600" },
   },
 });
-const runs = Number(opts.runs), timeoutS = Number(opts.timeout);
-if (!(Number.isInteger(runs) && runs > 0)) throw new Error(`--runs must be a positive integer, got ${opts.runs}`);
+const runs = positiveInt("--runs", opts.runs), timeoutS = Number(opts.timeout);
 if (!(timeoutS > 0)) throw new Error(`--timeout must be a positive number of seconds, got ${opts.timeout}`);
 const only = new RegExp(opts.models);
 const models = suite().filter((m) => only.test(m.name));

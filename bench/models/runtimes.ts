@@ -23,6 +23,8 @@ type Load = (model: Uint8Array, feeds: Readonly<Record<string, Tensor>>, threads
 export const LOADERS: Record<RuntimeName, Load> = {
   async kiln(model, feeds, threads) {
     const { InferenceSession } = await import("../../src/api.js");
+    const { tuneNodeEngine } = await import("../../src/codegen/wasm/features.js");
+    await tuneNodeEngine(); // as the README advises programs that own their process
     const session = await InferenceSession.create(model, { threads });
     return {
       run: () => session.run(feeds),

@@ -2,6 +2,7 @@
 /** The `kiln` command line. */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { BACKENDS, EXECUTORS } from "../api.js";
+import { tuneNodeEngine } from "../codegen/wasm/features.js";
 import { KilnError } from "../ir/errors.js";
 import { printable } from "../ir/escape.js";
 import { formatSummary, runConformance } from "./conformance.js";
@@ -24,6 +25,9 @@ const inputOption = () => new Option("--input <name=file.npy|random|number>", "a
   .argParser(repeatable).default([] as string[]);
 const inputShapeOption = () => new Option("--input-shape <name=DxDx...>", "an input's shape, binding its symbolic dims (repeatable; e.g. x=1x3x640x640); unbound symbolic dims take 1")
   .argParser(repeatable).default([] as string[]);
+
+// The CLI owns its process, so it takes the engine settings kiln is tuned for.
+await tuneNodeEngine();
 
 const program = new Command("kiln")
   .description("A deep-learning compiler: ONNX models to WebAssembly SIMD and WGSL")

@@ -9,14 +9,14 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { detectFeatures } from "../../src/codegen/wasm/features.js";
 import { add, ivar, lit, load, mul } from "../../src/loopir/expr.js";
 import { type Func, forLoop, seq, store } from "../../src/loopir/stmt.js";
 import { compileKernels } from "../../src/codegen/wasm/compile-kernels.js";
 import { instantiateKernels } from "../../src/runtime/kernel-module.js";
 import { placeAll, runWasm } from "./loopir-wasm-harness.js";
+import { tunedFeatures } from "../helpers.js";
 
-const features = await detectFeatures();
+const features = await tunedFeatures();
 const f32 = (name: string, shape: number[]) => ({ name, type: "f32" as const, shape });
 
 /** Y[i] = X[i] + 1 over a parallel loop of n iterations, inside a serial loop of `outer` iterations writing rows. */

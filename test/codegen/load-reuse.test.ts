@@ -7,14 +7,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { buildKernels } from "../../src/codegen/wasm/compile-kernels.js";
-import { detectFeatures } from "../../src/codegen/wasm/features.js";
 import { printModule } from "../../src/codegen/wasm/wat.js";
 import { add, ivar, lit, load, lt, mul, select } from "../../src/loopir/expr.js";
 import { type Func, forLoop, ifThen, seq, store } from "../../src/loopir/stmt.js";
 import { inputsFor, mismatch } from "../loopir/harness.js";
 import { interpretAll, placeAll, runWasm } from "./loopir-wasm-harness.js";
+import { tunedFeatures } from "../helpers.js";
 
-const features = await detectFeatures();
+const features = await tunedFeatures();
 const N = 6;
 const i = ivar("i"), l = ivar("l"), u = ivar("u");
 const x = (lane = l) => load("X", [add(mul(i, 4), lane)], "f32");

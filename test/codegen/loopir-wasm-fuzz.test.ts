@@ -4,7 +4,6 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { detectFeatures } from "../../src/codegen/wasm/features.js";
 import { rng } from "../../src/ir/random.js";
 import { shapeSize } from "../../src/ir/tensor.js";
 import type { Tensor } from "../../src/loopir/compute.js";
@@ -13,6 +12,7 @@ import { lower } from "../../src/loopir/lower.js";
 import { type Schedule, type Step, ScheduleError, applyStep, createSchedule, replay } from "../../src/loopir/schedule.js";
 import { convBiasRelu, inputsFor, matmulChain, mismatch, softmax } from "../loopir/harness.js";
 import { runWasm } from "./loopir-wasm-harness.js";
+import { tunedFeatures } from "../helpers.js";
 
 const KINDS: Step["kind"][] = ["split", "reorder", "tile", "fuse", "unroll", "vectorize", "parallel", "cache_read", "compute_at", "compute_inline"];
 
@@ -50,7 +50,7 @@ function randomSchedule(out: Tensor, tensors: readonly string[], r: () => number
   return steps;
 }
 
-const features = await detectFeatures();
+const features = await tunedFeatures();
 
 describe("random schedules compiled to wasm match the interpreter", { timeout: 120_000 }, () => {
   const workloads = {

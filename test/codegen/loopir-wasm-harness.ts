@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { compileKernels, type Placement } from "../../src/codegen/wasm/compile-kernels.js";
-import { detectFeatures } from "../../src/codegen/wasm/features.js";
 import type { WasmFeatures } from "../../src/codegen/wasm/opcodes.js";
 import { layoutScratch } from "../../src/codegen/wasm/scratch-layout.js";
 import { shapeSize } from "../../src/ir/tensor.js";
@@ -18,6 +17,7 @@ import type { BufferDecl, Func, Stmt } from "../../src/loopir/stmt.js";
 import { inputsFor, mismatch } from "../loopir/harness.js";
 import { CONTROL_BYTES } from "../../src/runtime/control.js";
 import { WorkerPool } from "../../src/runtime/worker-pool.js";
+import { tunedFeatures } from "../helpers.js";
 
 const PAGE = 65536;
 const align = (n: number) => Math.ceil(n / 64) * 64;
@@ -75,7 +75,7 @@ function tolerance(f: Func, features: WasmFeatures): number {
 
 /** Lowers `outputs` under `steps` and checks the wasm kernel on 1 and 2 threads against the interpreter. */
 export async function check(outputs: readonly Tensor[], steps: readonly Step[], seed: number): Promise<void> {
-  const features = await detectFeatures();
+  const features = await tunedFeatures();
   const f = lower(replay(outputs, steps));
   const inputs = inputsFor(outputs, seed);
   const want = interpretAll(f, inputs);

@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { buildKernels, compileKernels } from "../../src/codegen/wasm/compile-kernels.js";
-import { detectFeatures } from "../../src/codegen/wasm/features.js";
 import { parallelLoop } from "../../src/codegen/wasm/parallel-plan.js";
 import { printModule } from "../../src/codegen/wasm/wat.js";
 import { InternalError } from "../../src/ir/errors.js";
@@ -18,8 +17,9 @@ import { lower } from "../../src/loopir/lower.js";
 import { type Step, replay } from "../../src/loopir/schedule.js";
 import { convBiasRelu, inputsFor, matmulChain, mismatch, softmax } from "../loopir/harness.js";
 import { check, interpretAll, placeAll, runWasm } from "./loopir-wasm-harness.js";
+import { tunedFeatures } from "../helpers.js";
 
-const features = await detectFeatures();
+const features = await tunedFeatures();
 
 describe("wasm kernels: MatMul + bias + relu", { timeout: 60_000 }, () => {
   const schedules: Record<string, Step[]> = {

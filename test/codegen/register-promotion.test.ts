@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { buildKernels } from "../../src/codegen/wasm/compile-kernels.js";
-import { detectFeatures } from "../../src/codegen/wasm/features.js";
 import { promotion } from "../../src/codegen/wasm/register-plan.js";
 import { printModule } from "../../src/codegen/wasm/wat.js";
 import { type Tensor, compute, placeholder, reduceAxis, reduceSum } from "../../src/loopir/compute.js";
@@ -17,8 +16,9 @@ import { lower } from "../../src/loopir/lower.js";
 import { type Step, replay } from "../../src/loopir/schedule.js";
 import type { Alloc, Func, Stmt } from "../../src/loopir/stmt.js";
 import { check, placeAll } from "./loopir-wasm-harness.js";
+import { tunedFeatures } from "../helpers.js";
 
-const features = await detectFeatures();
+const features = await tunedFeatures();
 
 function matmulRelu(m: number, n: number, k: number): Tensor {
   const A = placeholder("A", [m, k]), B = placeholder("B", [k, n]);

@@ -11,15 +11,15 @@ import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { sleb, u32 } from "../../src/codegen/wasm/encoding.js";
 import { wasm } from "../../src/codegen/wasm/engine.js";
-import { detectFeatures } from "../../src/codegen/wasm/features.js";
 import type { FunctionBuilder, Local } from "../../src/codegen/wasm/function.js";
 import { ModuleBuilder } from "../../src/codegen/wasm/module.js";
 import { BASELINE, type WasmFeatures } from "../../src/codegen/wasm/opcodes.js";
 import { printFunction, printModule } from "../../src/codegen/wasm/wat.js";
 import { InternalError } from "../../src/ir/errors.js";
 import { instantiate, memory } from "./wasm-helpers.js";
+import { tunedFeatures } from "../helpers.js";
 
-const features = await detectFeatures();
+const features = await tunedFeatures();
 
 function random(n: number, seed: number): Float32Array {
   let s = seed;

@@ -6,11 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { detectFeatures } from "../../src/codegen/wasm/features.js";
 import { ModuleBuilder } from "../../src/codegen/wasm/module.js";
 import type { FunctionBuilder } from "../../src/codegen/wasm/function.js";
 import { OPS, opInfo, type OpName, type PlainOp, type ValType } from "../../src/codegen/wasm/opcodes.js";
 import { covered, f32x4, i32x4, instantiate, memory } from "./wasm-helpers.js";
+import { tunedFeatures } from "../helpers.js";
 
 /** A v128 operand or result, by lanes. */
 type Vec = { readonly f32: readonly number[] } | { readonly i32: readonly number[] };
@@ -106,7 +106,7 @@ const CASES: { readonly [N in PlainOp]: readonly [readonly Value[], Value] } = {
   "f32x4.relaxed_nmadd": [[F(1, 2, 3, 4), F(2, 2, 2, 2), F(0.5, 0.5, 0.5, 0.5)], F(-1.5, -3.5, -5.5, -7.5)],
 };
 
-const features = await detectFeatures();
+const features = await tunedFeatures();
 
 /** Runs `op` on constant (or, for v128, loaded) operands; a v128 result is stored at address 0. */
 async function runOp(op: PlainOp, inputs: readonly Value[]): Promise<number | bigint | Uint8Array> {

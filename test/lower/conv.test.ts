@@ -6,7 +6,6 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { detectFeatures } from "../../src/codegen/wasm/features.js";
 import { rng } from "../../src/ir/random.js";
 import { placeholder } from "../../src/loopir/compute.js";
 import { add, max, mul } from "../../src/loopir/expr.js";
@@ -14,8 +13,9 @@ import { lower } from "../../src/loopir/lower.js";
 import { replay } from "../../src/loopir/schedule.js";
 import { conv2dKernel, packConvWeight, packedConvWeightShape } from "../../src/lower/schedule-conv.js";
 import { runWasm } from "../codegen/loopir-wasm-harness.js";
+import { tunedFeatures } from "../helpers.js";
 
-const features = await detectFeatures();
+const features = await tunedFeatures();
 
 interface Case {
   n: number; ic: number; oc: number; h: number; w: number; k: [number, number]; s: [number, number];

@@ -6,7 +6,6 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { detectFeatures } from "../../src/codegen/wasm/features.js";
 import { rng } from "../../src/ir/random.js";
 import { shapeSize, stridesOf } from "../../src/ir/tensor.js";
 import { placeholder } from "../../src/loopir/compute.js";
@@ -16,8 +15,9 @@ import { replay } from "../../src/loopir/schedule.js";
 import { gemmKernel, packGemmB } from "../../src/lower/schedule-gemm.js";
 import { runWasm } from "../codegen/loopir-wasm-harness.js";
 import { mismatch } from "../loopir/harness.js";
+import { tunedFeatures } from "../helpers.js";
 
-const features = await detectFeatures();
+const features = await tunedFeatures();
 
 interface Case { m: number; n: number; k: number; transA?: boolean; transB?: boolean; batch?: number[]; aBatch?: number[]; bBatch?: number[]; bias?: boolean; prepacked?: boolean }
 

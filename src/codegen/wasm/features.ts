@@ -1,10 +1,9 @@
 /**
  * Run-time feature detection: which of SIMD128, relaxed SIMD and threads the engine accepts,
- * decided by `wasm.validate` on tiny modules built with kiln's own emitter. Under Node 20
- * relaxed SIMD sits behind a V8 flag; when the first probe fails it is switched on here and the
- * probe repeated (on Node 20.20 / V8 11.3 the flag took effect even after earlier compiles, but
- * call this before compiling kernels all the same). The module loads in browsers too: node:v8
- * is imported only when running under Node.
+ * decided by `wasm.validate` on tiny modules built with kiln's own emitter. Detection never
+ * changes the engine: V8's flags are process-wide, so switching them is the program's choice,
+ * made by calling `tuneNodeEngine` (kiln's CLI, benchmarks and tests do). The module loads in
+ * browsers too: node:v8 is imported only when running under Node.
  */
 import { wasm } from "./engine.js";
 import type { FunctionBuilder } from "./function.js";
@@ -15,29 +14,36 @@ const ALL: WasmFeatures = { simd128: true, relaxedSimd: true, threads: true };
 
 let detected: Promise<WasmFeatures> | undefined;
 
-/** The engine's features; the first call also enables relaxed SIMD in Node if needed. */
+/** The engine's features as it is configured now. */
 export function detectFeatures(): Promise<WasmFeatures> {
-  return (detected ??= detect());
+  return (detected ??= Promise.resolve(detect()));
 }
 
-async function detect(): Promise<WasmFeatures> {
+function detect(): WasmFeatures {
+  return { simd128: wasm.validate(simdProbe()), relaxedSimd: wasm.validate(relaxedProbe()), threads: wasm.validate(threadsProbe()) && canShareMemory() };
+}
+
+/**
+ * Opt-in, process-wide V8 settings that suit kiln, for a program to call once at its start
+ * (before creating sessions; a no-op outside Node):
+ * - the optimizing tier compiles every wasm function when a module is compiled. Kernels run
+ *   once per inference each, so under V8's default dynamic tiering a model's thousands of
+ *   kernels stay in the baseline compiler (Liftoff, about 3x slower here) for many inferences,
+ *   and a worker that tiers up mid-inference makes the others wait for it;
+ * - relaxed SIMD on Node 20, where it sits behind a flag (fused multiply-add kernels).
+ * These flags reach every isolate of the process, the program's own wasm included; that is
+ * why kiln never sets them by itself.
+ */
+export async function tuneNodeEngine(): Promise<void> {
   const v8 = await nodeV8();
-  // Kernels run once per inference each, so under V8's default dynamic tiering a model's
-  // thousands of kernels stay in the baseline compiler (Liftoff, about 3x slower here) for many
-  // inferences. Instead the optimizing tier compiles every function when the module is
-  // compiled (on background threads; LSTM-TC's 4,000 kernels take ~1.5 s), so no worker stops
-  // to compile in the middle of an inference while the others wait for it.
-  v8?.setFlagsFromString("--no-liftoff");
-  v8?.setFlagsFromString("--no-wasm-lazy-compilation");
-  let relaxedSimd = wasm.validate(relaxedProbe());
-  if (!relaxedSimd && v8) {
-    v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
-    relaxedSimd = wasm.validate(relaxedProbe());
-  }
-  return { simd128: wasm.validate(simdProbe()), relaxedSimd, threads: wasm.validate(threadsProbe()) && canShareMemory() };
+  if (!v8) return;
+  v8.setFlagsFromString("--no-liftoff");
+  v8.setFlagsFromString("--no-wasm-lazy-compilation");
+  if (!wasm.validate(relaxedProbe())) v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+  detected = undefined;
 }
 
-/** node:v8 when running under Node (its flags are process-wide: they reach the workers too). */
+/** node:v8 when running under Node. */
 async function nodeV8(): Promise<typeof import("node:v8") | undefined> {
   if (typeof process === "undefined" || !process.versions?.node) return undefined;
   // A computed specifier keeps browser bundlers from trying to resolve node:v8.
