@@ -33,13 +33,8 @@ export interface FuzzOptions {
   readonly onCase?: (r: CaseRecord, done: number) => void;
 }
 
-export interface CaseRecord {
-  readonly index: number;
-  readonly seed: number;
-  readonly source: Source;
-  readonly model: string;
-  readonly kind: string;
-  readonly description: string;
+/** A case's identity (what makes it reproducible) and how it ended. */
+export interface CaseRecord extends Omit<FuzzCase, "bytes" | "sample"> {
   readonly kiln: KilnOutcome;
   readonly stage?: string;
   readonly error?: ErrorInfo;
