@@ -27,7 +27,9 @@ channel.onMessage((message) => {
       const k = Atomics.load(control, KERNEL);
       if (k === STOP) return;
       try {
-        kernels[k]!(init.index, init.workers, init.index, counter);
+        const kernel = kernels[k]!;
+        // A launch that stalled on a wait resumes at once: this thread has nothing else to hear.
+        for (let from = kernel(init.index, init.workers, init.index, counter); from; ) from = kernel(init.index, init.workers, init.index, counter, from);
       } catch (e) {
         // A trap ends this share only: say why, release the launch's waiters, and still arrive.
         channel.post({ trap: String(e) });

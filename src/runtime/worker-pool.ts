@@ -10,13 +10,15 @@
  * one reject with the same KernelError. The barrier is spun, then blocked on for at most
  * BLOCK_MS, then awaited with Atomics.waitAsync, so the main thread never blocks for long and
  * sees a worker's death while it waits (the Executor also yields to the event loop between steps).
+ * Inside a Rammer launch a wait gives the thread back after a while (dispatch.ts), and this
+ * thread yields to the event loop before it resumes the launch, for the same reason.
  */
 import { InternalError, KernelError } from "../ir/errors.js";
 import { ARRIVED, CONTROL_INTS, COUNTERS, COUNTERS_BYTES, EPOCH, FAILED, KERNEL, NEXT, STOP, markFailed } from "./control.js";
 import type { ByteRange } from "./program.js";
 import type { KernelModule } from "../codegen/kernel-module.js";
 import { instantiateKernels, type Kernel } from "./kernel-module.js";
-import { canBlock, startWorker, type WorkerHandle, whenIdle } from "./platform.js";
+import { canBlock, startWorker, type WorkerHandle, whenIdle, yieldToEventLoop } from "./platform.js";
 import { waitUntilAsync, waitUntilBounded } from "./sync.js";
 import type { WorkerInit } from "./worker-entry.js";
 
@@ -117,13 +119,34 @@ export class WorkerPool {
       Atomics.add(c, EPOCH, 1);
       Atomics.notify(c, EPOCH);
     }
+    const from = this.share(kernel, 0);
+    if (from) return this.resume(kernel, from).then(() => this.barrier());
+    return this.barrier();
+  }
+
+  /** This thread's share; nonzero when a launch's wait took long and must be resumed from there. */
+  private share(kernel: Kernel, from: number): number {
     try {
-      kernel(0, this.threads, 0, this.counter);
+      return kernel(0, this.threads, 0, this.counter, from) ?? 0;
     } catch (e) {
       this.traps[0] = String(e);
-      markFailed(c, 0);
+      markFailed(this.control, 0);
+      return 0;
     }
-    const workers = this.threads - 1;
+  }
+
+  /** A stalled launch: let the event loop run (a dead worker's 'exit' is heard there), then go on where it stopped. */
+  private async resume(kernel: Kernel, from: number): Promise<void> {
+    while (from) {
+      await yieldToEventLoop();
+      if (this.failure) throw this.failure;
+      if (this.closed) throw new InternalError("WorkerPool: closed during a launch");
+      from = this.share(kernel, from);
+    }
+  }
+
+  private barrier(): Promise<void> | undefined {
+    const c = this.control, workers = this.threads - 1;
     if (waitUntilBounded(c, ARRIVED, workers, this.mayBlock)) return this.checkStep();
     return waitUntilAsync(c, ARRIVED, workers, () => this.failure).then(() => this.checkStep());
   }

@@ -176,6 +176,20 @@ describe("API misuse", () => {
     }
   });
 
+  it("a worker killed as a Rammer run starts rejects the run instead of freezing the process", { timeout: 30_000 }, async () => {
+    const s = await InferenceSession.create(matmulModel([64, 2, 3, 4]), { threads: 2, executor: "rammer" });
+    const feeds = new Map([["x", x([64, 2, 3, 4])]]);
+    await s.run({ x: x([64, 2, 3, 4]) });
+    const [worker] = await workersOf(s, feeds);
+    // Asked for in a microtask just before the run's own: whether the worker dies before the
+    // launch or while this thread waits inside it for the worker's counter, the run rejects.
+    let dead: Promise<void> | undefined;
+    queueMicrotask(() => (dead = worker!.terminate()));
+    await rejects(s.run({ x: x([64, 2, 3, 4]) }), KernelError, /worker 1 exited/);
+    await dead;
+    await s.release();
+  });
+
   it("the host stays responsive: a timer fires while a long inference runs", { timeout: 60_000 }, async () => {
     const s = await InferenceSession.create(matmulModel([256, 2, 3, 4]), { threads: 2, executor: "op-by-op" });
     try {

@@ -32,6 +32,22 @@ const KERNELS: KernelModule = {
       },
       // 6: share 1 takes 300 ms.
       (w) => { if (w === 1) { const end = Date.now() + 300; while (Date.now() < end); } },
+      // 7, 8: a Rammer launch whose share 0 waits for share 1's counter, giving its thread back
+      // every 10 ms as dispatch.ts does (returns where to resume); it marks ${COUNTER + 4} when
+      // it has seen the count. Share 1 bumps the counter after 300 ms (7) or exits (8).
+      ...[false, true].map((exits) => (w, n, slot, counter, from) => {
+        const c = new Int32Array(memory.buffer, ${COUNTER}, 2);
+        if (w === 1) {
+          if (exits) process.exit(3);
+          const end = Date.now() + 300; while (Date.now() < end);
+          Atomics.store(c, 0, 1); Atomics.notify(c, 0);
+          return 0;
+        }
+        if (Atomics.load(c, 0) < 1) Atomics.wait(c, 0, 0, 10);
+        if (Atomics.load(c, 0) < 1) return (from ?? 0) + 1;
+        c[1] = 1;
+        return 0;
+      }),
     ];
   }`,
 };
@@ -68,7 +84,7 @@ describe("worker pool", () => {
   it("rejects an unknown kernel and use after close", { timeout: 20_000 }, async () => {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
     const pool = await WorkerPool.create(memory, KERNELS, 2, 0);
-    assert.throws(() => pool.run(7), /no kernel 7/);
+    assert.throws(() => pool.run(99), /no kernel 99/);
     await pool.close();
     assert.throws(() => pool.run(0), /after close/);
   });
@@ -101,6 +117,30 @@ describe("worker pool", () => {
     try {
       await assert.rejects(async () => pool.run(4), (e: Error) => e instanceof KernelError && /worker 1 exited \(code 3\)/.test(e.message));
       await assert.rejects(async () => pool.run(1), (e: Error) => e instanceof KernelError && /worker 1 exited/.test(e.message));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("resumes a launch whose wait gave the thread back, and hears the event loop meanwhile", { timeout: 20_000 }, async () => {
+    const pool = await pool2();
+    try {
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 5);
+      await pool.run(7, { offset: COUNTER, bytes: 4 });
+      clearInterval(timer);
+      const c = new Int32Array(pool["control"].buffer, COUNTER, 2);
+      assert.deepEqual([...c], [1, 1], "share 0 went on until it saw share 1's count");
+      assert.ok(ticks >= 5, `a 5 ms timer fired ${ticks} times while share 0 waited 300 ms`);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("a worker that dies while a launch's share waits for it rejects the step with a KernelError", { timeout: 20_000 }, async () => {
+    const pool = await pool2();
+    try {
+      await assert.rejects(async () => pool.run(8, { offset: COUNTER, bytes: 4 }), (e: Error) => e instanceof KernelError && /worker 1 exited \(code 3\)/.test(e.message));
     } finally {
       await pool.close();
     }
