@@ -126,7 +126,7 @@ export class Transformer {
     return { hidden: this.layerNorm(`${name}.ln2`, b.node("Add", [this.mlp(`${name}.mlp`, h), h])), present: attention.present };
   }
 
-  mlp(name: string, x: string): string {
+  private mlp(name: string, x: string): string {
     const { hidden, intermediate } = this.size;
     return this.linear(`${name}.fc2`, this.gelu(this.linear(`${name}.fc1`, x, hidden, intermediate)), intermediate, hidden);
   }
