@@ -15,7 +15,7 @@ import { importOnnx } from "../src/frontend/onnx/import.js";
 import type { Model } from "../src/ir/graph.js";
 import { randomTensor } from "../src/ir/random.js";
 import type { Tensor } from "../src/ir/tensor.js";
-import { ZOO, type ZooName } from "../src/zoo/index.js";
+import { RAMMER_ZOO, type RammerZooName } from "../src/zoo/index.js";
 import { OrtRunner } from "./ort-runner.js";
 import { median } from "./stats.js";
 import { settledRun } from "./timing.js";
@@ -37,7 +37,7 @@ const json = opts.json;
 await tuneNodeEngine();
 
 const MODELS: Record<string, () => Model> = {
-  ...Object.fromEntries((Object.keys(ZOO) as ZooName[]).map((n) => [n, () => ZOO[n].build()])),
+  ...Object.fromEntries((Object.keys(RAMMER_ZOO) as RammerZooName[]).map((n) => [n, () => RAMMER_ZOO[n].build()])),
   light_resnet50: () => importOnnx(readFileSync(join("..", "shared", "onnx", "light", "light_resnet50.onnx"))),
 };
 

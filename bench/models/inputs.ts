@@ -1,7 +1,7 @@
 /**
  * The inputs of a benchmarked model, as plain data a child process regenerates the identical
- * tensors from: seeded uniform values in [-1, 1) (src/ir/random.ts), one value everywhere, or a
- * synthetic text page for a text detector.
+ * tensors from: seeded uniform values in [-1, 1) (src/ir/random.ts) or in a given range (token
+ * ids), one value everywhere, or a synthetic text page for a text detector.
  */
 import type { DType } from "../../src/ir/dtype.js";
 import type { Model } from "../../src/ir/graph.js";
@@ -15,6 +15,8 @@ export interface InputSpec {
   readonly seed: number;
   /** Every element this value instead of random ones (e.g. a sample rate). */
   readonly value?: number;
+  /** Random values in [lo, hi) instead of [-1, 1): token ids below the vocabulary size. */
+  readonly range?: readonly [number, number];
   /** A text page (textPage) instead of random values. */
   readonly pattern?: "page";
 }
@@ -23,6 +25,7 @@ export interface InputSpec {
 export interface InputOverride {
   readonly shape?: readonly number[];
   readonly value?: number;
+  readonly range?: readonly [number, number];
   readonly pattern?: "page";
 }
 
@@ -34,13 +37,16 @@ export function inputSpecs(model: Model, overrides: Readonly<Record<string, Inpu
     if (shape === null || !shape.every((d): d is number => typeof d === "number")) {
       throw new Error(`input "${v.name}" has shape [${v.type.shape ?? "?"}]: the suite must give a concrete one`);
     }
-    return { name: v.name, dtype: v.type.dtype, shape, seed: i + 1, ...(o.value === undefined ? {} : { value: o.value }), ...(o.pattern ? { pattern: o.pattern } : {}) };
+    return {
+      name: v.name, dtype: v.type.dtype, shape, seed: i + 1,
+      ...(o.value === undefined ? {} : { value: o.value }), ...(o.range ? { range: o.range } : {}), ...(o.pattern ? { pattern: o.pattern } : {}),
+    };
   });
 }
 
 export function makeFeeds(specs: readonly InputSpec[]): Record<string, Tensor> {
   return Object.fromEntries(specs.map((s) => [s.name, s.pattern === "page" ? textPage(s.shape, s.seed)
-    : s.value === undefined ? randomTensor(s.dtype, s.shape, s.seed)
+    : s.value === undefined ? randomTensor(s.dtype, s.shape, s.seed, ...(s.range ?? [-1, 1]))
     : Tensor.fromNumbers(s.dtype, s.shape, new Array<number>(shapeSize(s.shape)).fill(s.value))]));
 }
 

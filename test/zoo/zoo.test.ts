@@ -1,5 +1,5 @@
 /**
- * The model zoo: each model at a small size builds, verifies, infers its output shape,
+ * The Rammer models of the zoo: each at a small size builds, verifies, infers its output shape,
  * round-trips through ONNX computing the same outputs, and runs fully compiled on wasm matching
  * the reference backend; at the paper's sizes, node counts and output shapes (inference only).
  */
@@ -12,12 +12,12 @@ import type { Model } from "../../src/ir/graph.js";
 import type { Tensor } from "../../src/ir/tensor.js";
 import { verifyGraph } from "../../src/ir/verify.js";
 import { inferModel } from "../../src/ops/inference.js";
-import { ZOO, type ZooName } from "../../src/zoo/index.js";
+import { RAMMER_ZOO, type RammerZooName } from "../../src/zoo/index.js";
 import { worst } from "../helpers.js";
 import { SMALL, feedsFor } from "./cases.js";
 
 /** Node counts and output shapes at the default (paper) sizes. */
-const DEFAULT: Record<ZooName, { readonly nodes: number; readonly shape: readonly number[] }> = {
+const DEFAULT: Record<RammerZooName, { readonly nodes: number; readonly shape: readonly number[] }> = {
   "lstm-tc": { nodes: 15051, shape: [1, 256] },
   "seq2seq": { nodes: 4052, shape: [30, 128] },
   "nasnet-a": { nodes: 156, shape: [1, 10] },
@@ -71,7 +71,7 @@ describe("model zoo at small sizes", { timeout: 600_000 }, () => {
 describe("model zoo at the paper's sizes", { timeout: 120_000 }, () => {
   for (const [name, want] of Object.entries(DEFAULT)) {
     it(`${name}: ${want.nodes} nodes, output [${want.shape.join(", ")}]`, () => {
-      const model = ZOO[name as ZooName].build();
+      const model = RAMMER_ZOO[name as RammerZooName].build();
       assert.equal(model.graph.nodes.length, want.nodes);
       assert.deepEqual(outputShapes(model), [want.shape]);
     });

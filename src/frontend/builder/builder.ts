@@ -52,9 +52,22 @@ export class GraphBuilder {
     return outs;
   }
 
-  /** Mark a value as a graph output; its type is left to inference. */
-  output(value: string, dtype: DType = "float32"): void {
-    this.outputs.push({ name: value, type: { dtype, shape: null } });
+  /** Mark a value as a graph output, renamed to `name` if given (so it is `logits`, not `matmul42`); its type is left to inference. */
+  output(value: string, dtype: DType = "float32", name = value): void {
+    if (name !== value) this.rename(value, name);
+    this.outputs.push({ name, type: { dtype, shape: null } });
+  }
+
+  /** Give a node's output another name, in the node and in every node and output that reads it. */
+  private rename(from: string, to: string): void {
+    const producer = this.nodes.find((n) => n.outputs.includes(from));
+    if (!producer) throw new Error(`GraphBuilder: only a node's output can be renamed, not '${from}'`);
+    const swap = (v: string) => (v === from ? to : v);
+    for (let i = 0; i < this.nodes.length; i++) {
+      const n = this.nodes[i]!;
+      if (n === producer || n.inputs.includes(from)) this.nodes[i] = { ...n, inputs: n.inputs.map(swap), outputs: n.outputs.map(swap) };
+    }
+    for (let i = 0; i < this.outputs.length; i++) this.outputs[i] = { ...this.outputs[i]!, name: swap(this.outputs[i]!.name) };
   }
 
   build(): Model {
