@@ -129,9 +129,9 @@ function hasRandomOps(bytes: Uint8Array): boolean {
 /**
  * Why two runs' outputs differ, or null. NaN equals NaN, integers and bools exactly, floats within
  * rtol 1e-3 plus atol 1e-4 times the largest finite magnitude of the output (1e-2 for 16-bit floats).
- * With `overflow` (the inputs hold floats so large that float32 intermediates such as squares
- * overflow, where the reference's float64 ones do not) an infinity, zero or NaN may stand for a
- * finite reference value.
+ * With `overflow` (the inputs hold floats so large that intermediates overflow, float32 ones
+ * where the reference's float64 ones do not, or one side's order of operations where the other's
+ * does not) an infinity, zero or NaN may stand for a finite value on either side.
  */
 export function disagreement(got: Record<string, Tensor>, want: Record<string, Tensor>, values: boolean, overflow = false): string | null {
   const names = Object.keys(want);
@@ -156,7 +156,7 @@ export function disagreement(got: Record<string, Tensor>, want: Record<string, T
       const p = x[i]!, q = y[i]!;
       if (Object.is(p, q) || (Number.isNaN(p) && Number.isNaN(q))) continue;
       if (Number.isFinite(p) && Number.isFinite(q) && Math.abs(p - q) <= rtol * Math.abs(q) + 1e-4 * scale) continue;
-      if (overflow && Number.isFinite(q) && (!Number.isFinite(p) || p === 0)) continue;
+      if (overflow && (Number.isFinite(q) ? !Number.isFinite(p) || p === 0 : Number.isFinite(p))) continue;
       return `${what}[${i}]: ${p} vs ${q}`;
     }
   }

@@ -4,11 +4,14 @@
  * finishing arithmetic (a mean's division, softmax's normalization) composes on top of it.
  */
 import { type Reduce, reduceMax, reduceMin, reduceSum } from "../loopir/compute.js";
-import { type Expr, add, and, call, div, exp, ge, lit, lt, mul, select, sub, type Var } from "../loopir/expr.js";
+import { type Expr, add, and, call, div, exp, ge, le, lit, lt, mul, select, sub, type Var } from "../loopir/expr.js";
 import { reductionAxes } from "../ops/reduce.js";
 import { normAxis } from "../ops/util.js";
 import { broadcastAt } from "./elementwise.js";
 import type { Access, OpLowerContext, OpLowering } from "./lowering.js";
+
+/** The largest finite float32. */
+const FLT_MAX = 3.4028234663852886e38;
 
 const f32 = (v: number) => lit(v, "f32");
 const log = (x: Expr) => call("log", x);
@@ -204,15 +207,23 @@ const instanceNormalization: OpLowering = (ctx) => {
   return [{ shape: x.shape, at: (index: readonly Expr[]) => add(mul(n.at(index), scale(index[1]!)), bias(index[1]!)) }];
 };
 
-/** log(sum(exp(x))) as max + log(sum(exp(x - max))), stable for large inputs. */
+/**
+ * log(sum(exp(x))) as shift + log(sum(exp(x - shift))), stable for large inputs, with shift the
+ * max when it is finite and 0 otherwise (as the reference: all -inf gives -inf, a +inf gives
+ * +inf, where subtracting an infinite max would give NaN).
+ */
 const reduceLogSumExp: OpLowering = (ctx) => {
   const x = ctx.inputs[0]!;
   const axes = constantAxes(ctx, x);
   if (typeof axes === "string") return axes;
   const keep = keepAt(axes);
   const m = reduceStage(ctx, x, axes, "max", (index) => x.at(index));
-  const s = reduceStage(ctx, x, axes, "sum", (index) => exp(sub(x.at(index), m.at(keep(index)))));
-  const done: Access = { shape: s.shape, at: (index) => add(m.at(index), log(s.at(index))) };
+  const shift = (index: readonly Expr[]) => {
+    const v = m.at(index);
+    return select(le(call("abs", v), lit(FLT_MAX, "f32")), v, lit(0, "f32"));
+  };
+  const s = reduceStage(ctx, x, axes, "sum", (index) => exp(sub(x.at(index), shift(keep(index)))));
+  const done: Access = { shape: s.shape, at: (index) => add(shift(index), log(s.at(index))) };
   return [ctx.attrs.int("keepdims") ? done : squeezed(done, axes, ctx.outputShapes[0]!)];
 };
 

@@ -124,12 +124,13 @@ export function inferGraph(
       checkSize(t, () => `${describeNode(node, index)}: output "${name}"`, maxElements);
       types.set(name, t);
     });
-    // Shape and Size of a statically shaped value are known even when its data is not.
-    const shapeOnly = (node.op === "Shape" || node.op === "Size") && known[0] === undefined ? inputs[0] : null;
-    const foldInputs = shapeOnly && isStaticShape(shapeOnly.shape) && shapeSize(shapeOnly.shape) <= FOLD_LIMIT
-      ? [Tensor.zeros(shapeOnly.dtype, shapeOnly.shape)]
-      : known;
-    foldIfSmall(node, index, outTypes, foldInputs, opsets, constants);
+    // Shape and Size of statically shaped values are known even when their data is not.
+    const shapes = def.fromShapes && inputs.every((t) => t !== null && isStaticShape(t.shape)) ? inputs.map((t) => t!.shape as number[]) : null;
+    if (shapes && node.inputs.some((n, i) => n !== "" && known[i] === undefined)) {
+      def.fromShapes!({ node, opset, attrs, outputCount: node.outputs.length }, shapes).forEach((v, i) => {
+        if (node.outputs[i]) constants.set(node.outputs[i]!, v);
+      });
+    } else foldIfSmall(node, index, outTypes, known, opsets, constants);
     return typedSubgraphs.size === 0 ? node : withSubgraphs(node, typedSubgraphs);
   });
 

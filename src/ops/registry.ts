@@ -128,6 +128,11 @@ export interface OpDef {
   infer(ctx: InferContext): (TensorType | null)[];
   /** Reference evaluation: plain, obviously correct TypeScript. */
   evaluate(ctx: EvalContext): (Tensor | null)[];
+  /**
+   * For ops whose outputs depend on their inputs' shapes alone (Shape, Size): the outputs from
+   * those shapes, so inference knows them for static shapes whatever the size of the data.
+   */
+  fromShapes?(ctx: BaseContext, shapes: readonly (readonly number[])[]): Tensor[];
 }
 
 /** Ops whose results are not a function of their inputs: never folded, merged or evaluated early. */

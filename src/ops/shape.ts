@@ -129,10 +129,10 @@ const shapeOp: OpDef = {
     const [s, e] = shapeRange(ctx, x.shape.length);
     return [{ dtype: "int64", shape: [e - s] }];
   },
-  evaluate: (ctx) => {
-    const x = req(ctx.inputs[0], "Shape", 0);
-    const [s, e] = shapeRange(ctx, x.rank);
-    return [Tensor.fromNumbers("int64", [e - s], x.shape.slice(s, e))];
+  evaluate: (ctx) => shapeOp.fromShapes!(ctx, [req(ctx.inputs[0], "Shape", 0).shape]),
+  fromShapes: (ctx, [shape]) => {
+    const [s, e] = shapeRange(ctx, shape!.length);
+    return [Tensor.fromNumbers("int64", [e - s], shape!.slice(s, e))];
   },
 };
 
@@ -141,7 +141,8 @@ const size: OpDef = {
   pattern: "opaque",
   attrs: {},
   infer: () => [{ dtype: "int64", shape: [] }],
-  evaluate: (ctx) => [Tensor.scalar("int64", req(ctx.inputs[0], "Size", 0).size)],
+  evaluate: (ctx) => size.fromShapes!(ctx, [req(ctx.inputs[0], "Size", 0).shape]),
+  fromShapes: (_ctx, [shape]) => [Tensor.scalar("int64", shapeSize(shape!))],
 };
 
 // ---------------------------------------------------------------- Flatten

@@ -53,6 +53,18 @@ describe("fold-constants", () => {
     assertSameOutputs(m, out, new Map([["x", rand([2, 3, 4], 3)]]));
   });
 
+  it("folds Shape of a static value of any size (Whisper's [1,1500,384] activations have 576,000 elements)", () => {
+    const b = new GraphBuilder("t");
+    const x = b.input("x", "float32", [1, 1500, 384]);
+    const e = b.node("Exp", [x]);
+    const batch = b.node("Gather", [b.node("Shape", [e]), b.weight("zero", i64([0]))], { axis: 0 });
+    const shape = b.node("Concat", [batch, b.weight("rest", i64([1500, 384]))], { axis: 0 });
+    b.output(b.node("Reshape", [e, shape]));
+    const out = fold(typed(b.build()));
+    assert.deepEqual(opsOf(out), ["Exp", "Reshape"]);
+    assert.deepEqual(Array.from(out.graph.initializers.get(out.graph.nodes[1]!.inputs[1]!)!.numbers()), [1, 1500, 384]);
+  });
+
   it("does not fold Shape of a value with a symbolic dimension", () => {
     const b = new GraphBuilder("t");
     const x = b.input("x", "float32", ["N", 3]);
