@@ -156,7 +156,8 @@ export function disagreement(got: Record<string, Tensor>, want: Record<string, T
       const p = x[i]!, q = y[i]!;
       if (Object.is(p, q) || (Number.isNaN(p) && Number.isNaN(q))) continue;
       if (Number.isFinite(p) && Number.isFinite(q) && Math.abs(p - q) <= rtol * Math.abs(q) + 1e-4 * scale) continue;
-      if (overflow && (Number.isFinite(q) ? !Number.isFinite(p) || p === 0 : Number.isFinite(p))) continue;
+      const standIn = (v: number) => !Number.isFinite(v) || v === 0;
+      if (overflow && standIn(p) !== standIn(q)) continue;
       return `${what}[${i}]: ${p} vs ${q}`;
     }
   }

@@ -202,8 +202,20 @@ const batchNorm: OpDef = {
 
 // ---------------------------------------------------------------- LayerNormalization, RMSNormalization
 
+/** Scale and bias must broadcast to X one way (each dim 1 or X's), or the kernels read past them. */
+function checkAffineInputs(ctx: InferContext, x: TensorType): void {
+  for (let i = 1; i < ctx.inputs.length; i++) {
+    const t = ctx.inputs[i];
+    if (!t || t.shape === null || x.shape === null) continue;
+    const xs = x.shape, off = xs.length - t.shape.length;
+    const bad = off < 0 || t.shape.some((d, k) => typeof d === "number" && d !== 1 && typeof xs[off + k] === "number" && d !== xs[off + k]);
+    if (bad) throw new ModelError(`${ctx.node.op}: input ${i} of shape [${t.shape.join(",")}] does not broadcast to X's [${xs.join(",")}]`);
+  }
+}
+
 function inferLayerNorm(ctx: InferContext): (TensorType | null)[] {
   const x = inputType(ctx, 0);
+  checkAffineInputs(ctx, x);
   const out: (TensorType | null)[] = [x];
   if (ctx.outputCount > 1) {
     const dtype = stashDtype(ctx.attrs.int("stash_type"), ctx.node.op);
@@ -277,7 +289,10 @@ const rmsNorm: OpDef = {
     epsilon: { type: "float", default: 1e-5 },
     stash_type: { type: "int", default: 1 },
   },
-  infer: sameAsInput(0),
+  infer: (ctx) => {
+    checkAffineInputs(ctx, inputType(ctx, 0));
+    return [inputType(ctx, 0)];
+  },
   evaluate: (ctx) => {
     const op = "RMSNormalization";
     const { x, y } = normalizeRows(ctx, (row, eps, round) => {
